@@ -1,0 +1,353 @@
+//! The command-line frontend: parses arguments, finds sources and the index, calls the library
+//! and prints. Owns no search or ranking logic.
+
+mod render;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use attack_kb::index::{self, KbIndex, Manifest};
+use attack_kb::model::{self, Kind};
+use attack_kb::query::{self, SearchRequest};
+use attack_kb::source::{self, curated::Curated, fetch, stix};
+use attack_kb::{Error, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "kb",
+    version,
+    about = "Offline MITRE ATT&CK knowledge base with Japanese and English search",
+    long_about = "Offline MITRE ATT&CK knowledge base with Japanese and English search.\n\
+                  オフラインの MITRE ATT&CK ナレッジベース (日本語・英語で検索)。"
+)]
+struct Cli {
+    /// Index folder.
+    #[arg(long, global = true, env = "KB_INDEX", default_value = "index")]
+    index: PathBuf,
+    /// Folder that `kb fetch` fills with bundles (used when no --attack or KB_ATTACK is given).
+    #[arg(long, global = true, env = "KB_DATA", default_value = "data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Search techniques, tactics, groups, software, Windows binaries, alerts... by ID, name,
+    /// Japanese, alias, typo or a whole command line.
+    Search(SearchArgs),
+    /// Show the full record of an ID or name (T1053.005, schtasks.exe, APT29, 常設).
+    Show(ShowArgs),
+    /// Build the index from ATT&CK bundles and the curated kb/ files (atomically replaces it).
+    Index(IndexArgs),
+    /// Download an ATT&CK bundle from MITRE (or a mirror) into the data folder.
+    Fetch(FetchArgs),
+    /// Check the curated kb/ files against an ATT&CK bundle.
+    Lint(LintArgs),
+    /// Print what the index holds: sources, versions, counts, build time.
+    Info(OutputArgs),
+}
+
+#[derive(Args)]
+struct OutputArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Language of the text output (default: from LC_ALL/LANG).
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    /// What to look for; several words are one query.
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    query: Vec<String>,
+    #[arg(long, short = 'n', default_value_t = 10)]
+    limit: usize,
+    /// Only these kinds (technique, tactic, group, software, mitigation, campaign, binary, alert,
+    /// detection-strategy, analytic, data-source, data-component, asset); repeatable.
+    #[arg(long, short = 'k')]
+    kind: Vec<String>,
+    /// Only entities of this tactic (TA0003, persistence, 常設).
+    #[arg(long)]
+    tactic: Option<String>,
+    /// Only this domain: enterprise, mobile or ics.
+    #[arg(long)]
+    domain: Option<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Args)]
+struct ShowArgs {
+    /// An ID (T1053.005, G0016, schtasks.exe) or a name/alias (Cozy Bear, 常設).
+    #[arg(required = true, num_args = 1..)]
+    key: Vec<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Args)]
+struct SourceArgs {
+    /// ATT&CK bundle (.json or .zip) or folder of bundles; repeatable. Default: $KB_ATTACK, then
+    /// the data folder.
+    #[arg(long)]
+    attack: Vec<PathBuf>,
+    /// Read curated files from this kb/ folder instead of the copy built into kb.
+    #[arg(long = "kb")]
+    kb_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct IndexArgs {
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Where to write the index (default: --index).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct FetchArgs {
+    /// enterprise, mobile or ics; repeatable (default: all three).
+    #[arg(long)]
+    domain: Vec<String>,
+    /// ATT&CK release such as 18.1 (default: the latest).
+    #[arg(long)]
+    version: Option<String>,
+    /// A mirror: folder or http(s) URL laid out like attack-stix-data (or flat).
+    #[arg(long)]
+    from: Option<String>,
+}
+
+#[derive(Args)]
+struct LintArgs {
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Also fail when live techniques lack Japanese (the release check).
+    #[arg(long)]
+    strict: bool,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kb: {e}");
+            ExitCode::from(match e {
+                Error::NotFound(_) => 3,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Search(a) => {
+            let kb = open_or_build(cli)?;
+            let kinds = a
+                .kind
+                .iter()
+                .map(|k| {
+                    Kind::parse(k).ok_or_else(|| {
+                        let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                        Error::Other(format!("unknown --kind {k:?}; one of: {}", all.join(", ")))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let req = SearchRequest {
+                query: a.query.join(" "),
+                limit: a.limit,
+                kinds,
+                tactic: a.tactic.clone(),
+                domain: a.domain.clone(),
+            };
+            let resp = query::search(&kb, &req)?;
+            if a.out.json {
+                print_json(&resp)?;
+            } else {
+                render::search(&resp, lang(a.out.lang));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show(a) => {
+            let kb = open_or_build(cli)?;
+            let shown = query::show(&kb, &a.key.join(" "))?;
+            if a.out.json {
+                print_json(&shown)?;
+            } else {
+                render::show(&shown, lang(a.out.lang));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Index(a) => {
+            let out = a.out.clone().unwrap_or_else(|| cli.index.clone());
+            let m = build_index(cli, &a.sources, &out)?;
+            render::manifest(&m, &out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fetch(a) => {
+            let domains = if a.domain.is_empty() {
+                vec!["enterprise".into(), "mobile".into(), "ics".into()]
+            } else {
+                a.domain.clone()
+            };
+            for d in domains {
+                let req = fetch::FetchRequest {
+                    domain: d,
+                    version: a.version.clone(),
+                    from: a.from.clone(),
+                    dest: cli.data.clone(),
+                };
+                let path = fetch::fetch(&req)?;
+                eprintln!("fetched {}", path.display());
+            }
+            eprintln!(
+                "next: `kb index` builds the index from {}",
+                cli.data.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lint(a) => {
+            let curated = load_curated(&a.sources)?;
+            let bundles = load_bundles(cli, &a.sources)?;
+            let kb = model::build(bundles, &curated);
+            let report = model::lint::lint(&curated, &kb);
+            render::lint(&report, &curated);
+            let failed = !report.problems.is_empty() || (a.strict && !report.missing.is_empty());
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Info(o) => {
+            let kb = KbIndex::open(&cli.index)?;
+            if o.json {
+                print_json(&kb.manifest)?;
+            } else {
+                render::manifest(&kb.manifest, &cli.index);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Other(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+/// `--lang`, else the locale: LC_ALL, LC_MESSAGES, LANG starting with "ja" mean Japanese.
+fn lang(flag: Option<Lang>) -> Lang {
+    flag.unwrap_or_else(|| {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_default();
+        if locale.starts_with("ja") {
+            Lang::Ja
+        } else {
+            Lang::En
+        }
+    })
+}
+
+/// Opens the index, building it first when there is none (the first `kb search` on a machine).
+fn open_or_build(cli: &Cli) -> Result<KbIndex> {
+    if !index::exists(&cli.index) {
+        eprintln!(
+            "kb: no index at {} yet; building it first",
+            cli.index.display()
+        );
+        let sources = SourceArgs {
+            attack: Vec::new(),
+            kb_dir: None,
+        };
+        let m = build_index(cli, &sources, &cli.index)?;
+        render::manifest(&m, &cli.index);
+    }
+    KbIndex::open(&cli.index)
+}
+
+fn load_curated(s: &SourceArgs) -> Result<Curated> {
+    match &s.kb_dir {
+        Some(d) => Curated::from_dir(d),
+        None => Curated::embedded(),
+    }
+}
+
+/// --attack, else $KB_ATTACK (paths separated like PATH), else the data folder.
+fn source_paths(cli: &Cli, s: &SourceArgs) -> Result<Vec<PathBuf>> {
+    if !s.attack.is_empty() {
+        return Ok(s.attack.clone());
+    }
+    if let Some(v) = std::env::var_os("KB_ATTACK").filter(|v| !v.is_empty()) {
+        return Ok(std::env::split_paths(&v).collect());
+    }
+    if cli.data.is_dir() {
+        return Ok(vec![cli.data.clone()]);
+    }
+    Err(Error::NoSources(format!(
+        "no --attack given, KB_ATTACK is not set and {} does not exist",
+        cli.data.display()
+    )))
+}
+
+fn load_bundles(cli: &Cli, s: &SourceArgs) -> Result<Vec<stix::Bundle>> {
+    let files = source::bundle_files(&source_paths(cli, s)?)?;
+    let mut bundles = Vec::new();
+    for f in files {
+        let b = stix::read_bundle(&f)?;
+        for w in &b.warnings {
+            eprintln!("kb: warning: {w}");
+        }
+        bundles.push(b);
+    }
+    Ok(bundles)
+}
+
+fn build_index(cli: &Cli, s: &SourceArgs, out: &Path) -> Result<Manifest> {
+    let started = Instant::now();
+    let curated = load_curated(s)?;
+    let bundles = load_bundles(cli, s)?;
+    let kb = model::build(bundles, &curated);
+    let bar = progress_bar(kb.entities.len());
+    let tick = |done: usize, _total: usize| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    };
+    let mut m = index::build(&kb, out, &tick)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    m.build_seconds = started.elapsed().as_secs_f64();
+    Ok(m)
+}
+
+fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("indexing {bar:40} {pos}/{len} {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

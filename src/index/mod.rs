@@ -1,0 +1,428 @@
+//! The on-disk index: schema, build and open. Owns the folder layout and its atomic swap; knows
+//! what is stored per entity but not how queries rank (that is [`crate::query`]).
+//!
+//! Layout of an index folder:
+//!
+//! ```text
+//! index/CURRENT          name of the live generation (replaced by rename: atomic)
+//! index/gen-<time>-<pid>/ tantivy files + manifest.json + redirects.json
+//! ```
+//!
+//! A rebuild writes a new generation beside the live one and then points CURRENT at it, so a
+//! reader opens either the old or the new index, never half of one.
+
+pub mod analysis;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexReader, TantivyDocument, doc};
+
+use crate::model::{Entity, Kb, Kind, Redirect, Ref};
+use crate::source::stix::SourceInfo;
+use crate::text::{exact_key, first_sentence, normalize};
+use crate::{Error, Result};
+
+/// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Handles to every field; the schema is defined here and nowhere else.
+#[derive(Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub kind: Field,
+    pub domain: Field,
+    pub tactic: Field,
+    pub exact: Field,
+    pub exact_kw: Field,
+    pub names_en: Field,
+    pub names_ja: Field,
+    pub keywords_en: Field,
+    pub keywords_ja: Field,
+    pub terms_en: Field,
+    pub terms_ja: Field,
+    pub text_en: Field,
+    pub text_ja: Field,
+    pub code: Field,
+    pub weight: Field,
+    pub hit: Field,
+    pub record: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str, positions: bool| {
+        let rec = if positions {
+            IndexRecordOption::WithFreqsAndPositions
+        } else {
+            IndexRecordOption::WithFreqs
+        };
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(rec),
+        )
+    };
+    let exact = || text(analysis::EXACT, false);
+    let fields = Fields {
+        id: b.add_text_field("id", exact() | STORED),
+        kind: b.add_text_field("kind", STRING | STORED),
+        domain: b.add_text_field("domain", STRING),
+        tactic: b.add_text_field("tactic", STRING),
+        exact: b.add_text_field("exact", exact()),
+        exact_kw: b.add_text_field("exact_kw", exact()),
+        names_en: b.add_text_field("names_en", text(analysis::EN, true)),
+        names_ja: b.add_text_field("names_ja", text(analysis::JA, true)),
+        keywords_en: b.add_text_field("keywords_en", text(analysis::EN, false)),
+        keywords_ja: b.add_text_field("keywords_ja", text(analysis::JA, false)),
+        terms_en: b.add_text_field("terms_en", text(analysis::EN, false)),
+        terms_ja: b.add_text_field("terms_ja", text(analysis::JA, false)),
+        text_en: b.add_text_field("text_en", text(analysis::EN, false)),
+        text_ja: b.add_text_field("text_ja", text(analysis::JA, false)),
+        code: b.add_text_field("code", text(analysis::CODE, false)),
+        weight: b.add_u64_field("weight", FAST | INDEXED),
+        hit: b.add_text_field("hit", STORED),
+        record: b.add_text_field("record", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// What a search result shows without opening the full record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredHit {
+    pub id: String,
+    pub kind: Kind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ja: Option<String>,
+    #[serde(default)]
+    pub tactics: Vec<Ref>,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subkind: Option<String>,
+    #[serde(default)]
+    pub snippet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet_ja: Option<String>,
+    /// For binaries and alerts: the techniques they map to, most characteristic first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub techniques: Vec<Ref>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub kb_version: String,
+    pub schema_version: u32,
+    pub built_at: String,
+    pub build_seconds: f64,
+    pub sources: Vec<SourceInfo>,
+    pub counts: std::collections::BTreeMap<Kind, usize>,
+    pub revoked: usize,
+    pub warnings: usize,
+}
+
+/// An opened index: what every query function takes.
+pub struct KbIndex {
+    pub index: Index,
+    pub reader: IndexReader,
+    pub fields: Fields,
+    pub manifest: Manifest,
+    dir: PathBuf,
+}
+
+impl KbIndex {
+    /// Opens the live generation of an index folder.
+    pub fn open(root: &Path) -> Result<KbIndex> {
+        let dir = live_generation(root)?;
+        let manifest_path = dir.join("manifest.json");
+        let text =
+            std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Error::Index(format!(
+                "{}: {e}; rebuild with `kb index`",
+                manifest_path.display()
+            ))
+        })?;
+        if manifest.schema_version != SCHEMA_VERSION {
+            return Err(Error::Index(format!(
+                "the index at {} was built by another kb version (schema {}, this kb reads {}); \
+                 rebuild it with `kb index`",
+                root.display(),
+                manifest.schema_version,
+                SCHEMA_VERSION
+            )));
+        }
+        let index = Index::open_in_dir(&dir)?;
+        analysis::register(&index)?;
+        let (_, fields) = schema();
+        let reader = index.reader()?;
+        Ok(KbIndex {
+            index,
+            reader,
+            fields,
+            manifest,
+            dir,
+        })
+    }
+
+    /// Revoked IDs and their replacements (read only when an ID lookup needs them).
+    pub fn redirects(&self) -> Result<Vec<Redirect>> {
+        let p = self.dir.join("redirects.json");
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::Index(format!("{}: {e}", p.display())))
+    }
+}
+
+pub fn exists(root: &Path) -> bool {
+    live_generation(root).is_ok()
+}
+
+fn live_generation(root: &Path) -> Result<PathBuf> {
+    let current = root.join("CURRENT");
+    let name = std::fs::read_to_string(&current).map_err(|_| {
+        Error::Index(format!(
+            "no index at {}: build one with `kb index` (it reads ATT&CK bundles from --attack, \
+             $KB_ATTACK or the folder `kb fetch` fills)",
+            root.display()
+        ))
+    })?;
+    let dir = root.join(name.trim());
+    if !dir.join("manifest.json").is_file() {
+        return Err(Error::Index(format!(
+            "the index at {} is damaged ({} is missing); rebuild it with `kb index`",
+            root.display(),
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// Progress reporting for a build; the CLI shows a bar, tests pass `|_, _| {}`.
+pub type Progress<'a> = &'a dyn Fn(usize, usize);
+
+/// Writes `kb` as a new generation under `root`, then makes it the live one.
+pub fn build(kb: &Kb, root: &Path, progress: Progress) -> Result<Manifest> {
+    let started = Instant::now();
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let gen_name = format!(
+        "gen-{}-{}",
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_millis(),
+        std::process::id()
+    );
+    let dir = root.join(&gen_name);
+    std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    let result = write_generation(kb, &dir, started, progress);
+    let manifest = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    // The swap: write CURRENT beside, then rename over (atomic on the same file system).
+    let tmp = root.join(format!("CURRENT.{}", std::process::id()));
+    std::fs::write(&tmp, &gen_name).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, root.join("CURRENT")).map_err(|e| Error::io(root.join("CURRENT"), e))?;
+    remove_old_generations(root, &gen_name);
+    Ok(manifest)
+}
+
+/// Finished generations other than the live one. Readers that still have an old one open keep
+/// their memory maps on Unix; where deletion fails (Windows), the next build tries again.
+fn remove_old_generations(root: &Path, live: &str) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("gen-") && name != live && e.path().join("manifest.json").is_file() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -> Result<Manifest> {
+    let (schema, f) = schema();
+    let index = Index::create_in_dir(dir, schema)?;
+    analysis::register(&index)?;
+    // One thread, one segment: the same input gives the same documents in the same order.
+    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 200_000_000)?;
+    let total = kb.entities.len();
+    for (i, e) in kb.entities.iter().enumerate() {
+        writer.add_document(document(&f, e)?)?;
+        if i % 256 == 0 || i + 1 == total {
+            progress(i + 1, total);
+        }
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+
+    let redirects = to_json(&kb.redirects)?;
+    let rp = dir.join("redirects.json");
+    std::fs::write(&rp, redirects).map_err(|e| Error::io(&rp, e))?;
+    let manifest = Manifest {
+        kb_version: env!("CARGO_PKG_VERSION").to_string(),
+        schema_version: SCHEMA_VERSION,
+        built_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        build_seconds: started.elapsed().as_secs_f64(),
+        sources: kb.sources.clone(),
+        counts: kb.counts(),
+        revoked: kb.redirects.len(),
+        warnings: kb.warnings.len(),
+    };
+    let mp = dir.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
+    std::fs::write(&mp, text).map_err(|e| Error::io(&mp, e))?;
+    Ok(manifest)
+}
+
+/// Per-kind prior, in thousandths, so that equal text matches rank the kinds analysts look for
+/// first; well-connected entities (much-used techniques) get up to 8% more.
+fn weight(e: &Entity) -> u64 {
+    let base: f64 = match e.kind {
+        Kind::Tactic => 1100.0,
+        Kind::Technique | Kind::Binary | Kind::Group => 1000.0,
+        Kind::Alert | Kind::Software => 950.0,
+        Kind::Campaign => 900.0,
+        Kind::Mitigation => 850.0,
+        Kind::Asset => 800.0,
+        Kind::DataSource | Kind::DataComponent => 700.0,
+        Kind::DetectionStrategy => 600.0,
+        Kind::Analytic => 500.0,
+    };
+    let links: usize = e.relations.values().map(Vec::len).sum();
+    let popularity = (1.0 + links as f64).ln().min(8.0) / 100.0;
+    (base * (1.0 + popularity)) as u64
+}
+
+fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
+    let mut d = doc!(
+        f.id => exact_key(&e.id),
+        f.kind => e.kind.as_str(),
+        f.weight => weight(e),
+    );
+    for dm in &e.domains {
+        d.add_text(f.domain, dm);
+    }
+    for t in &e.tactics {
+        d.add_text(f.tactic, t.id.to_lowercase());
+    }
+    let names = std::iter::once(&e.id)
+        .chain(std::iter::once(&e.name))
+        .chain(&e.aliases)
+        .chain(e.name_ja.iter())
+        .chain(&e.aliases_ja);
+    for n in names {
+        d.add_text(f.exact, exact_key(n));
+    }
+    // A catalogue entry's keywords describe what it does ("remote desktop" for mstsc.exe); as
+    // whole-query matches they would outrank the technique that the concept names.
+    if !matches!(e.kind, Kind::Binary | Kind::Alert) {
+        for k in e.keywords_en.iter().chain(&e.keywords_ja) {
+            d.add_text(f.exact_kw, exact_key(k));
+        }
+    }
+    d.add_text(f.names_en, normalize(&e.name));
+    for a in &e.aliases {
+        d.add_text(f.names_en, normalize(a));
+    }
+    for n in e.name_ja.iter().chain(&e.aliases_ja) {
+        d.add_text(f.names_ja, normalize(n));
+    }
+    for k in &e.keywords_en {
+        d.add_text(f.keywords_en, normalize(k));
+    }
+    for k in &e.keywords_ja {
+        d.add_text(f.keywords_ja, normalize(k));
+    }
+    // Names, aliases and keywords together: "all query words present" is judged on these.
+    for t in std::iter::once(&e.name)
+        .chain(&e.aliases)
+        .chain(&e.keywords_en)
+    {
+        d.add_text(f.terms_en, normalize(t));
+    }
+    for t in e.name_ja.iter().chain(&e.aliases_ja).chain(&e.keywords_ja) {
+        d.add_text(f.terms_ja, normalize(t));
+    }
+    d.add_text(f.text_en, normalize(&e.description));
+    if let Some(s) = &e.summary_ja {
+        d.add_text(f.text_ja, normalize(s));
+    }
+    for c in std::iter::once(&e.id)
+        .chain(std::iter::once(&e.name))
+        .chain(&e.aliases)
+    {
+        d.add_text(f.code, c);
+    }
+    if let Some(b) = &e.binary {
+        for s in &b.switches {
+            d.add_text(f.code, &s.name);
+            d.add_text(f.text_en, normalize(&s.en));
+            d.add_text(f.text_ja, normalize(&s.ja));
+        }
+        for t in &b.techniques {
+            d.add_text(f.text_en, normalize(&t.why_en));
+            d.add_text(f.text_ja, normalize(&t.why_ja));
+        }
+    }
+    let techniques = match e.kind {
+        Kind::Binary | Kind::Alert => e
+            .related(crate::model::Rel::Techniques)
+            .iter()
+            .chain(e.related(crate::model::Rel::Software))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let techniques = order_like_source(e, techniques);
+    let hit = StoredHit {
+        id: e.id.clone(),
+        kind: e.kind,
+        name: e.name.clone(),
+        name_ja: e.name_ja.clone(),
+        tactics: e.tactics.clone(),
+        domains: e.domains.clone(),
+        subkind: e.subkind.clone(),
+        snippet: first_sentence(&e.description, 160),
+        snippet_ja: e.summary_ja.as_deref().map(|s| first_sentence(s, 100)),
+        techniques,
+        url: e.url.clone(),
+    };
+    d.add_text(f.hit, to_json(&hit)?);
+    d.add_text(f.record, to_json(e)?);
+    Ok(d)
+}
+
+/// Relations are sorted by ID; for a binary or alert the curated order (most characteristic
+/// technique first) is what the user should see.
+fn order_like_source(e: &Entity, mut refs: Vec<Ref>) -> Vec<Ref> {
+    let order: Vec<&str> = match (&e.binary, &e.alert) {
+        (Some(b), _) => b
+            .techniques
+            .iter()
+            .map(|t| t.id.as_str())
+            .chain(b.attack_software.iter().map(String::as_str))
+            .collect(),
+        (None, Some(a)) => a.techniques.iter().map(String::as_str).collect(),
+        (None, None) => Vec::new(),
+    };
+    if !order.is_empty() {
+        refs.sort_by_key(|r| order.iter().position(|o| *o == r.id).unwrap_or(usize::MAX));
+    }
+    refs
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Other(e.to_string()))
+}

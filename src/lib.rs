@@ -1,0 +1,18 @@
+//! attack-kb: an offline MITRE ATT&CK knowledge base with Japanese and English search.
+//!
+//! Data flows one way, and the modules follow it:
+//!
+//! * [`source`] reads the inputs: ATT&CK STIX bundles (`.json` or `.zip`) and our curated `kb/` files;
+//! * [`model`] links them into one in-memory knowledge base of [`model::Entity`] values;
+//! * [`index`] writes that knowledge base into a tantivy index and opens it again;
+//! * [`query`] answers searches and lookups over an opened index: plain functions that any frontend
+//!   (the `kb` CLI, an HTTP server, another program) calls.
+
+pub mod error;
+pub mod index;
+pub mod model;
+pub mod query;
+pub mod source;
+pub mod text;
+
+pub use error::{Error, Result};

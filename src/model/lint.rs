@@ -1,0 +1,190 @@
+//! Checks the curated kb/ files against a linked knowledge base: every ATT&CK ID they name must be
+//! live in the bundle, every English text needs its Japanese twin, nothing is defined twice, and
+//! every live Enterprise technique and tactic has Japanese. Reports; never changes anything.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Kb, Kind};
+use crate::source::curated::{BinaryKind, Curated};
+use crate::text::has_japanese;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Errors in kb/ itself: wrong IDs, missing Japanese, duplicates.
+    pub problems: Vec<String>,
+    /// Live ATT&CK objects that kb/ does not translate yet.
+    pub missing: Vec<String>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty() && self.missing.is_empty()
+    }
+}
+
+pub fn lint(c: &Curated, kb: &Kb) -> Report {
+    let mut r = Report::default();
+    let live: HashMap<String, Kind> = kb
+        .entities
+        .iter()
+        .map(|e| (e.id.to_ascii_uppercase(), e.kind))
+        .collect();
+    let revoked: HashMap<&str, &str> = kb
+        .redirects
+        .iter()
+        .map(|d| (d.id.as_str(), d.replaced_by.id.as_str()))
+        .collect();
+    let check_id = |r: &mut Report, file: &str, id: &str, want: &[Kind]| match live.get(id) {
+        Some(k) if want.contains(k) => {}
+        Some(k) => r
+            .problems
+            .push(format!("{file}: {id} is a {k}, expected {want:?}")),
+        None => match revoked.get(id) {
+            Some(new) => r
+                .problems
+                .push(format!("{file}: {id} is revoked; use {new} instead")),
+            None => r.problems.push(format!(
+                "{file}: {id} does not exist (or is deprecated) in the bundle"
+            )),
+        },
+    };
+    let ja = |r: &mut Report, file: &str, what: &str, text: &str| {
+        if !has_japanese(text) {
+            r.problems
+                .push(format!("{file}: {what} has no Japanese text: {text:?}"));
+        }
+    };
+    let en = |r: &mut Report, file: &str, what: &str, text: &str| {
+        if text.trim().is_empty() {
+            r.problems.push(format!("{file}: {what} is empty"));
+        }
+    };
+
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (file, t) in &c.translations {
+        if let Some(prev) = seen.insert(t.id.clone(), file.clone()) {
+            r.problems
+                .push(format!("{file}: {} is also translated in {prev}", t.id));
+        }
+        check_id(
+            &mut r,
+            file,
+            &t.id,
+            &[Kind::Tactic, Kind::Technique, Kind::Mitigation],
+        );
+        ja(&mut r, file, &format!("{} name", t.id), &t.name);
+        if let Some(s) = &t.summary {
+            ja(&mut r, file, &format!("{} summary", t.id), s);
+        }
+    }
+
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for (file, b) in &c.binaries {
+        let stem = file
+            .trim_start_matches("binaries/")
+            .trim_end_matches(".toml");
+        if b.id != stem || b.id != b.id.to_lowercase() {
+            r.problems.push(format!(
+                "{file}: id {:?} must be the lower-case file name",
+                b.id
+            ));
+        }
+        for n in std::iter::once(&b.id).chain(&b.aliases) {
+            if let Some(prev) = names.insert(n.to_lowercase(), file.clone()) {
+                r.problems
+                    .push(format!("{file}: name {n:?} is also claimed by {prev}"));
+            }
+        }
+        for t in &b.techniques {
+            check_id(&mut r, file, &t.id, &[Kind::Technique]);
+            en(&mut r, file, &format!("{} why_en", t.id), &t.why_en);
+            ja(&mut r, file, &format!("{} why_ja", t.id), &t.why_ja);
+        }
+        if b.techniques.is_empty() {
+            r.problems.push(format!("{file}: maps to no technique"));
+        }
+        for s in &b.attack_software {
+            check_id(&mut r, file, s, &[Kind::Software]);
+        }
+        for (what, e, j) in [
+            ("summary", &b.summary_en, &b.summary_ja),
+            ("legit", &b.legit_en, &b.legit_ja),
+            ("abuse", &b.abuse_en, &b.abuse_ja),
+            (
+                "false_positives",
+                &b.investigate.false_positives_en,
+                &b.investigate.false_positives_ja,
+            ),
+        ] {
+            en(&mut r, file, &format!("{what}_en"), e);
+            ja(&mut r, file, &format!("{what}_ja"), j);
+        }
+        ja(&mut r, file, "name_ja", &b.name_ja);
+        if b.investigate.en.is_empty() || b.investigate.ja.is_empty() {
+            r.problems
+                .push(format!("{file}: investigate needs en and ja items"));
+        }
+        for s in &b.switches {
+            ja(&mut r, file, &format!("switch {}", s.name), &s.ja);
+        }
+        for x in &b.examples {
+            ja(&mut r, file, &format!("example {:?}", x.command), &x.ja);
+        }
+        match (&b.process, b.kind == BinaryKind::SystemProcess) {
+            (None, true) => r
+                .problems
+                .push(format!("{file}: a system process needs [process]")),
+            (Some(p), true) => ja(&mut r, file, "process.deviations_ja", &p.deviations_ja),
+            _ => {}
+        }
+    }
+
+    let mut alert_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (file, a) in &c.alerts {
+        if let Some(prev) = alert_ids.insert(a.id.clone(), file.clone()) {
+            r.problems
+                .push(format!("{file}: alert id {:?} also in {prev}", a.id));
+        }
+        if a.techniques.is_empty() {
+            r.problems
+                .push(format!("{file}: alert {:?} maps to no technique", a.id));
+        }
+        for t in &a.techniques {
+            check_id(&mut r, file, t, &[Kind::Technique]);
+        }
+        for b in &a.binaries {
+            if !names.contains_key(&b.to_lowercase()) {
+                r.problems.push(format!(
+                    "{file}: alert {:?} names {b}, not in the catalogue",
+                    a.id
+                ));
+            }
+        }
+        ja(
+            &mut r,
+            file,
+            &format!("alert {:?} title_ja", a.id),
+            &a.title_ja,
+        );
+        ja(&mut r, file, &format!("alert {:?} ja", a.id), &a.ja);
+    }
+
+    for e in &kb.entities {
+        let enterprise = e.domains.iter().any(|d| d == "enterprise-attack");
+        let needs_summary = enterprise && matches!(e.kind, Kind::Technique | Kind::Tactic);
+        let needs_name = needs_summary || e.kind == Kind::Tactic;
+        if needs_name && e.name_ja.is_none() {
+            r.missing.push(format!(
+                "{} {} ({}): no Japanese name",
+                e.kind, e.id, e.name
+            ));
+        }
+        if needs_summary && e.summary_ja.is_none() {
+            r.missing.push(format!(
+                "{} {} ({}): no Japanese summary",
+                e.kind, e.id, e.name
+            ));
+        }
+    }
+    r
+}

@@ -1,0 +1,490 @@
+//! Answers over an opened index: [`search`] (one query box for IDs, names, Japanese, aliases,
+//! typos and whole command lines) and [`show`] (one full record). Plain functions over
+//! [`KbIndex`], so the CLI, an HTTP server or another program call the same code. Never parses
+//! user input as a query language: any string is a valid query.
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+
+use crate::index::{KbIndex, StoredHit, analysis};
+use crate::model::{Entity, Kind, Redirect};
+use crate::text::{exact_key, normalize, program_name, split_command_line};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub limit: usize,
+    pub kinds: Vec<Kind>,
+    /// Tactic IDs (TA0003) or names in any language (persistence, 常設).
+    pub tactic: Option<String>,
+    /// enterprise, mobile, ics (with or without `-attack`).
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hit {
+    #[serde(flatten)]
+    pub stored: StoredHit,
+    pub score: f32,
+    /// Why this result is here when the text did not match it directly
+    /// (e.g. "alert: An anomalous scheduled task was created", "replaces revoked T1574.002").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub results: Vec<Hit>,
+}
+
+/// Constant scores of the whole-string matches: far above any text score, so an exact ID, name
+/// or alias always ranks first, a program named at the start of a command line next.
+const SCORE_ID: f32 = 1000.0;
+const SCORE_EXACT: f32 = 500.0;
+const SCORE_PROGRAM: f32 = 300.0;
+const SCORE_KEYWORD: f32 = 120.0;
+const SCORE_ALL_WORDS_IN_NAMES: f32 = 25.0;
+const SCORE_FUZZY: f32 = 40.0;
+/// Queries longer than this many words (pasted logs) only use their first words for text match.
+const MAX_WORDS: usize = 32;
+
+pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
+    let limit = req.limit.clamp(1, 500);
+    let mut response = SearchResponse {
+        query: req.query.clone(),
+        results: Vec::new(),
+    };
+    let key = exact_key(&req.query);
+    if key.is_empty() {
+        return Ok(response);
+    }
+    let searcher = kb.reader.searcher();
+    let f = &kb.fields;
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let constant = |field: Field, text: &str, score: f32| -> (Occur, Box<dyn Query>) {
+        let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic);
+        (
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(q), score)),
+        )
+    };
+
+    // 1. IDs anywhere in the query; revoked IDs answer with their replacement.
+    let words = split_command_line(&req.query);
+    let mut notes: Vec<(String, String)> = Vec::new();
+    let id_words: Vec<String> = words
+        .iter()
+        .map(|w| exact_key(w))
+        .filter(|w| looks_like_id(w))
+        .collect();
+    if !id_words.is_empty() {
+        let redirects = kb.redirects().unwrap_or_default();
+        for w in &id_words {
+            should.push(constant(f.id, w, SCORE_ID));
+            if let Some(r) = redirects.iter().find(|r| r.id.eq_ignore_ascii_case(w)) {
+                let new = r.replaced_by.id.to_lowercase();
+                should.push(constant(f.id, &new, SCORE_ID - 1.0));
+                notes.push((
+                    r.replaced_by.id.clone(),
+                    format!("replaces revoked {} {}", r.id, r.name),
+                ));
+            }
+        }
+    }
+
+    // 2. The whole query as a name, alias or keyword.
+    should.push(constant(f.exact, &key, SCORE_EXACT));
+    should.push(constant(f.exact_kw, &key, SCORE_KEYWORD));
+
+    // 3. A command line: its first word names the program.
+    if words.len() > 1 {
+        let program = exact_key(program_name(&words[0]));
+        should.push(constant(f.exact, &program, SCORE_PROGRAM));
+        if let Some(stem) = program.strip_suffix(".exe") {
+            should.push(constant(f.exact, stem, SCORE_PROGRAM));
+        }
+    }
+
+    // 4. Words in names, keywords and descriptions, each field with its analyzer.
+    let text: String = {
+        let n = normalize(&req.query);
+        n.split_whitespace()
+            .take(MAX_WORDS)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let fields: [(Field, &str, f32); 7] = [
+        (f.names_en, analysis::EN, 5.0),
+        (f.names_ja, analysis::JA, 5.0),
+        (f.keywords_en, analysis::EN, 3.0),
+        (f.keywords_ja, analysis::JA, 3.0),
+        (f.code, analysis::CODE, 4.0),
+        (f.text_en, analysis::EN, 1.0),
+        (f.text_ja, analysis::JA, 1.0),
+    ];
+    let mut unknown: Vec<String> = Vec::new();
+    for (field, analyzer, boost) in fields {
+        let tokens = analysis::analyze(&kb.index, analyzer, &text);
+        if tokens.is_empty() {
+            continue;
+        }
+        let terms: Vec<(Occur, Box<dyn Query>)> = tokens
+            .iter()
+            .map(|t| {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                (Occur::Should, Box::new(q) as Box<dyn Query>)
+            })
+            .collect();
+        should.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(BooleanQuery::new(terms)), boost)),
+        ));
+        // Every word of a multi-word query among one entity's names and keywords: "pass the
+        // hash", "ランサムウェア 暗号化".
+        let terms_field = if field == f.names_en {
+            Some(f.terms_en)
+        } else if field == f.names_ja {
+            Some(f.terms_ja)
+        } else {
+            None
+        };
+        if let (Some(tf), true) = (terms_field, tokens.len() > 1) {
+            let all: Vec<(Occur, Box<dyn Query>)> = tokens
+                .iter()
+                .map(|t| {
+                    let q = TermQuery::new(Term::from_field_text(tf, t), IndexRecordOption::Basic);
+                    (Occur::Must, Box::new(q) as Box<dyn Query>)
+                })
+                .collect();
+            should.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::new(all)),
+                    SCORE_ALL_WORDS_IN_NAMES,
+                )),
+            ));
+        }
+        if field == f.code {
+            unknown = tokens
+                .into_iter()
+                .filter(|t| is_unknown(&searcher, kb, t))
+                .collect();
+        }
+    }
+
+    // 5. Typos: words the index has never seen get a fuzzy match on names and programs.
+    for t in unknown
+        .iter()
+        .filter(|t| (4..=40).contains(&t.chars().count()))
+        .take(6)
+    {
+        let distance = if t.chars().count() >= 8 { 2 } else { 1 };
+        let term = Term::from_field_text(f.code, t);
+        let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
+        should.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(fuzzy), SCORE_FUZZY)),
+        ));
+        let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
+        should.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(prefix), SCORE_FUZZY)),
+        ));
+    }
+
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+    clauses.extend(filters(kb, &searcher, req)?);
+    let query = BooleanQuery::new(clauses);
+
+    let depth = (limit * 3).max(30);
+    let top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
+    let mut scored: Vec<(f32, DocAddress)> = top
+        .into_iter()
+        .map(|(score, addr)| (score * prior(&searcher, addr), addr))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+
+    let mut hits = Vec::with_capacity(scored.len());
+    for (score, addr) in scored {
+        let stored = stored_hit(&searcher, kb, addr)?;
+        let via = notes
+            .iter()
+            .find(|(id, _)| *id == stored.id)
+            .map(|(_, n)| n.clone());
+        hits.push(Hit { stored, score, via });
+    }
+    promote_alert_technique(&mut hits, &searcher, kb, req)?;
+    hits.truncate(limit);
+    response.results = hits;
+    Ok(response)
+}
+
+/// ATT&CK-style IDs: T1053, T1053.005, TA0003, G0016, S0002, M1036, C0024, DS0009, DC0001,
+/// DET0001, AN0001 (already lower-cased).
+fn looks_like_id(w: &str) -> bool {
+    let (head, sub) = w.split_once('.').unwrap_or((w, ""));
+    let letters = head.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+    let digits = &head[letters..];
+    let prefix_ok = matches!(
+        &head[..letters],
+        "t" | "ta" | "g" | "s" | "m" | "c" | "ds" | "dc" | "det" | "an" | "a"
+    );
+    prefix_ok
+        && digits.len() == 4
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && (sub.is_empty() || (sub.len() == 3 && sub.chars().all(|c| c.is_ascii_digit())))
+}
+
+/// True when no name, program or text field of the index holds the word: a typo candidate.
+fn is_unknown(searcher: &Searcher, kb: &KbIndex, token: &str) -> bool {
+    let f = &kb.fields;
+    [f.code, f.names_en, f.text_en, f.keywords_en]
+        .iter()
+        .all(|&field| {
+            searcher
+                .doc_freq(&Term::from_field_text(field, token))
+                .map_or(true, |n| n == 0)
+        })
+}
+
+fn filters(
+    kb: &KbIndex,
+    searcher: &Searcher,
+    req: &SearchRequest,
+) -> Result<Vec<(Occur, Box<dyn Query>)>> {
+    let f = &kb.fields;
+    let any_of = |field: Field, values: Vec<String>| -> (Occur, Box<dyn Query>) {
+        let qs: Vec<(Occur, Box<dyn Query>)> = values
+            .iter()
+            .map(|v| {
+                let q = TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic);
+                (Occur::Should, Box::new(q) as Box<dyn Query>)
+            })
+            .collect();
+        (Occur::Must, Box::new(BooleanQuery::new(qs)))
+    };
+    let mut out = Vec::new();
+    if !req.kinds.is_empty() {
+        out.push(any_of(
+            f.kind,
+            req.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+        ));
+    }
+    if let Some(d) = &req.domain {
+        let d = d.trim().to_ascii_lowercase();
+        let d = if d.ends_with("-attack") {
+            d
+        } else {
+            format!("{d}-attack")
+        };
+        out.push(any_of(f.domain, vec![d]));
+    }
+    if let Some(t) = &req.tactic {
+        let ids = resolve_tactic(kb, searcher, t)?;
+        if ids.is_empty() {
+            return Err(Error::NotFound(format!(
+                "no tactic is called {t:?}; `kb search --kind tactic {t}` lists the closest ones"
+            )));
+        }
+        out.push(any_of(f.tactic, ids));
+    }
+    Ok(out)
+}
+
+/// A tactic given as an ID or as any of its names (English shortname, Japanese variants).
+fn resolve_tactic(kb: &KbIndex, searcher: &Searcher, value: &str) -> Result<Vec<String>> {
+    let key = exact_key(value);
+    if looks_like_id(&key) {
+        return Ok(vec![key]);
+    }
+    let f = &kb.fields;
+    let variants = [key.clone(), key.replace(['-', '_'], " ")];
+    let names: Vec<(Occur, Box<dyn Query>)> = variants
+        .iter()
+        .map(|v| {
+            let q = TermQuery::new(Term::from_field_text(f.exact, v), IndexRecordOption::Basic);
+            (Occur::Should, Box::new(q) as Box<dyn Query>)
+        })
+        .collect();
+    let kind = TermQuery::new(
+        Term::from_field_text(f.kind, "tactic"),
+        IndexRecordOption::Basic,
+    );
+    let q = BooleanQuery::new(vec![
+        (Occur::Must, Box::new(BooleanQuery::new(names))),
+        (Occur::Must, Box::new(kind)),
+    ]);
+    let top = searcher.search(&q, &TopDocs::with_limit(8).order_by_score())?;
+    top.into_iter()
+        .map(|(_, a)| stored_hit(searcher, kb, a).map(|h| h.id.to_lowercase()))
+        .collect()
+}
+
+fn prior(searcher: &Searcher, addr: DocAddress) -> f32 {
+    let seg = searcher.segment_reader(addr.segment_ord);
+    seg.fast_fields()
+        .u64("weight")
+        .ok()
+        .and_then(|c| c.first(addr.doc_id))
+        .map_or(1.0, |w| w as f32 / 1000.0)
+}
+
+fn stored_hit(searcher: &Searcher, kb: &KbIndex, addr: DocAddress) -> Result<StoredHit> {
+    let doc: TantivyDocument = searcher.doc(addr)?;
+    let json = doc
+        .get_first(kb.fields.hit)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            Error::Index("index document without a stored hit; rebuild with `kb index`".into())
+        })?;
+    serde_json::from_str(json).map_err(|e| {
+        Error::Index(format!(
+            "damaged index record: {e}; rebuild with `kb index`"
+        ))
+    })
+}
+
+/// An alert title is a pointer: an analyst who pastes one wants the technique behind it. When
+/// an alert is the best hit, its first technique goes right above it.
+fn promote_alert_technique(
+    hits: &mut Vec<Hit>,
+    searcher: &Searcher,
+    kb: &KbIndex,
+    req: &SearchRequest,
+) -> Result<()> {
+    let Some(top) = hits.first() else {
+        return Ok(());
+    };
+    if top.stored.kind != Kind::Alert {
+        return Ok(());
+    }
+    if !req.kinds.is_empty() && !req.kinds.contains(&Kind::Technique) {
+        return Ok(());
+    }
+    let Some(tech) = top.stored.techniques.first().cloned() else {
+        return Ok(());
+    };
+    let via = format!("alert: {}", top.stored.name);
+    let score = top.score;
+    let existing = hits.iter().position(|h| h.stored.id == tech.id);
+    let mut hit = match existing {
+        Some(i) => hits.remove(i),
+        None => match lookup_id(searcher, kb, &tech.id)? {
+            Some(addr) => Hit {
+                stored: stored_hit(searcher, kb, addr)?,
+                score,
+                via: None,
+            },
+            None => return Ok(()),
+        },
+    };
+    hit.score = hit.score.max(score);
+    hit.via = Some(via);
+    hits.insert(0, hit);
+    Ok(())
+}
+
+fn lookup_id(searcher: &Searcher, kb: &KbIndex, id: &str) -> Result<Option<DocAddress>> {
+    let q = TermQuery::new(
+        Term::from_field_text(kb.fields.id, &exact_key(id)),
+        IndexRecordOption::Basic,
+    );
+    let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+    Ok(top.first().map(|(_, a)| *a))
+}
+
+/// The full record behind an ID or a name, and the revoked object it stands in for, if any.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Shown {
+    #[serde(flatten)]
+    pub entity: Entity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_from: Option<Redirect>,
+}
+
+pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
+    let searcher = kb.reader.searcher();
+    let k = exact_key(key);
+    let not_found = || {
+        Error::NotFound(format!(
+            "nothing has the ID or name {key:?}; try `kb search {}`",
+            shell_quote(key)
+        ))
+    };
+    if k.is_empty() {
+        return Err(not_found());
+    }
+    if let Some(addr) = lookup_id(&searcher, kb, &k)? {
+        return Ok(Shown {
+            entity: record(&searcher, kb, addr)?,
+            redirected_from: None,
+        });
+    }
+    let redirect = if looks_like_id(&k) {
+        kb.redirects()?
+            .into_iter()
+            .find(|r| r.id.eq_ignore_ascii_case(&k))
+    } else {
+        None
+    };
+    if let Some(r) = redirect
+        && let Some(addr) = lookup_id(&searcher, kb, &r.replaced_by.id)?
+    {
+        return Ok(Shown {
+            entity: record(&searcher, kb, addr)?,
+            redirected_from: Some(r),
+        });
+    }
+    // A name or alias: the best-weighted entity that has it.
+    let q = TermQuery::new(
+        Term::from_field_text(kb.fields.exact, &k),
+        IndexRecordOption::Basic,
+    );
+    let top = searcher.search(&q, &TopDocs::with_limit(16).order_by_score())?;
+    let best = top.into_iter().map(|(_, a)| a).max_by(|a, b| {
+        prior(&searcher, *a)
+            .total_cmp(&prior(&searcher, *b))
+            .then(b.cmp(a))
+    });
+    match best {
+        Some(addr) => Ok(Shown {
+            entity: record(&searcher, kb, addr)?,
+            redirected_from: None,
+        }),
+        None => Err(not_found()),
+    }
+}
+
+fn record(searcher: &Searcher, kb: &KbIndex, addr: DocAddress) -> Result<Entity> {
+    let doc: TantivyDocument = searcher.doc(addr)?;
+    let json = doc
+        .get_first(kb.fields.record)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            Error::Index("index document without a record; rebuild with `kb index`".into())
+        })?;
+    serde_json::from_str(json).map_err(|e| {
+        Error::Index(format!(
+            "damaged index record: {e}; rebuild with `kb index`"
+        ))
+    })
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_alphanumeric() || "._-".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

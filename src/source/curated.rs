@@ -1,0 +1,258 @@
+//! Our curated knowledge under `kb/`: Japanese names and summaries, the Windows binary catalogue
+//! and MDE alert titles. This module owns their schema (see kb/README.md) and loading; checking
+//! them against a bundle is [`crate::model::lint`], indexing them is [`crate::index`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/kb_files.rs"));
+}
+
+/// Japanese (and extra English) text for an ATT&CK object: techniques, tactics, mitigations.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub id: String,
+    /// The preferred Japanese name.
+    pub name: String,
+    /// Other names that mean exactly this object (an exact match ranks it first).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub aliases_en: Vec<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Words an analyst may type to find it.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub keywords_en: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binary {
+    pub id: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub kind: BinaryKind,
+    pub paths: Vec<String>,
+    pub ships_with_windows: bool,
+    pub signer: String,
+    #[serde(default)]
+    pub attack_software: Vec<String>,
+    pub name_ja: String,
+    pub summary_en: String,
+    pub summary_ja: String,
+    pub legit_en: String,
+    pub legit_ja: String,
+    pub abuse_en: String,
+    pub abuse_ja: String,
+    #[serde(default)]
+    pub keywords_ja: Vec<String>,
+    #[serde(default)]
+    pub keywords_en: Vec<String>,
+    pub techniques: Vec<BinaryTechnique>,
+    #[serde(default)]
+    pub switches: Vec<Switch>,
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    pub investigate: Investigate,
+    #[serde(default)]
+    pub process: Option<ProcessFacts>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryKind {
+    Builtin,
+    Library,
+    Script,
+    MsExtra,
+    AdminTool,
+    SystemProcess,
+}
+
+impl BinaryKind {
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            BinaryKind::Builtin => ("built-in Windows binary", "Windows 標準のプログラム"),
+            BinaryKind::Library => ("Windows library", "Windows のライブラリ (DLL)"),
+            BinaryKind::Script => ("Microsoft script", "Microsoft 製スクリプト"),
+            BinaryKind::MsExtra => ("Microsoft-signed extra", "Microsoft 署名の追加ツール"),
+            BinaryKind::AdminTool => ("admin / discovery tool", "管理・探索ツール"),
+            BinaryKind::SystemProcess => ("Windows system process", "Windows システム プロセス"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinaryTechnique {
+    pub id: String,
+    pub why_en: String,
+    pub why_ja: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    pub name: String,
+    pub en: String,
+    pub ja: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub command: String,
+    pub malicious: bool,
+    pub en: String,
+    pub ja: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Investigate {
+    pub en: Vec<String>,
+    pub ja: Vec<String>,
+    pub false_positives_en: String,
+    pub false_positives_ja: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessFacts {
+    pub parent: String,
+    pub user: String,
+    pub instances: String,
+    pub deviations_en: String,
+    pub deviations_ja: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    pub id: String,
+    pub title_en: String,
+    pub title_ja: String,
+    pub techniques: Vec<String>,
+    #[serde(default)]
+    pub binaries: Vec<String>,
+    pub en: String,
+    pub ja: String,
+}
+
+/// Everything under kb/, with the file each item came from (for error messages and lint).
+#[derive(Debug, Default)]
+pub struct Curated {
+    pub translations: Vec<(String, Translation)>,
+    pub binaries: Vec<(String, Binary)>,
+    pub alerts: Vec<(String, Alert)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TranslationFile {
+    #[serde(default)]
+    tactic: Vec<Translation>,
+    #[serde(default)]
+    technique: Vec<Translation>,
+    #[serde(default)]
+    mitigation: Vec<Translation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertFile {
+    alert: Vec<Alert>,
+}
+
+impl Curated {
+    /// The kb/ files compiled into this binary.
+    pub fn embedded() -> Result<Curated> {
+        Curated::from_files(
+            embedded::FILES
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string())),
+        )
+    }
+
+    /// A kb/ folder on disk (a curator's working copy).
+    pub fn from_dir(dir: &Path) -> Result<Curated> {
+        let mut files = Vec::new();
+        walk(dir, dir, &mut files)?;
+        files.sort();
+        Curated::from_files(files)
+    }
+
+    fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Curated> {
+        let mut c = Curated::default();
+        for (path, text) in files {
+            let err = |message: String| Error::Curated {
+                path: path.clone(),
+                message,
+            };
+            let toml_err = |e: toml::de::Error| err(toml_message(&text, &e));
+            if path.starts_with("binaries/") {
+                let b: Binary = toml::from_str(&text).map_err(toml_err)?;
+                c.binaries.push((path, b));
+            } else if path.starts_with("alerts/") {
+                let f: AlertFile = toml::from_str(&text).map_err(toml_err)?;
+                c.alerts
+                    .extend(f.alert.into_iter().map(|a| (path.clone(), a)));
+            } else if path.starts_with("ja/") {
+                let f: TranslationFile = toml::from_str(&text).map_err(toml_err)?;
+                let all = f.tactic.into_iter().chain(f.technique).chain(f.mitigation);
+                c.translations.extend(all.map(|t| (path.clone(), t)));
+            } else {
+                return Err(err(
+                    "unexpected file: kb/ holds ja/, binaries/ and alerts/ (see kb/README.md)"
+                        .into(),
+                ));
+            }
+        }
+        Ok(c)
+    }
+
+    /// Translations by ATT&CK ID; a later duplicate is reported by lint, the first one wins here.
+    pub fn translation_map(&self) -> BTreeMap<&str, &Translation> {
+        let mut m = BTreeMap::new();
+        for (_, t) in &self.translations {
+            m.entry(t.id.as_str()).or_insert(t);
+        }
+        m
+    }
+}
+
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {}", e.message())
+        }
+        None => e.message().to_string(),
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in rd {
+        let p = entry.map_err(|e| Error::io(dir, e))?.path();
+        if p.is_dir() {
+            walk(root, &p, out)?;
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            out.push((rel.to_string_lossy().replace('\\', "/"), text));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! Reading ATT&CK STIX bundles (STIX 2.0 as in mitre/cti, STIX 2.1 as in attack-stix-data), plain
+//! or zipped. Owns the raw object shape and per-bundle facts (domain, version); knows nothing of
+//! how objects relate — [`crate::model`] links them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::{Error, Result};
+
+/// One STIX object, with only the fields kb uses. Unknown fields are ignored, so new ATT&CK
+/// releases keep loading.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StixObject {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub external_references: Vec<ExternalReference>,
+    #[serde(default)]
+    pub revoked: bool,
+    #[serde(default)]
+    pub x_mitre_deprecated: bool,
+    #[serde(default)]
+    pub modified: Option<String>,
+    #[serde(default)]
+    pub x_mitre_version: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub x_mitre_aliases: Vec<String>,
+    #[serde(default)]
+    pub kill_chain_phases: Vec<KillChainPhase>,
+    #[serde(default)]
+    pub x_mitre_platforms: Vec<String>,
+    #[serde(default)]
+    pub x_mitre_domains: Vec<String>,
+    #[serde(default)]
+    pub x_mitre_shortname: Option<String>,
+    #[serde(default)]
+    pub x_mitre_is_subtechnique: bool,
+    #[serde(default)]
+    pub relationship_type: Option<String>,
+    #[serde(default)]
+    pub source_ref: Option<String>,
+    #[serde(default)]
+    pub target_ref: Option<String>,
+    #[serde(default)]
+    pub tactic_refs: Vec<String>,
+    #[serde(default)]
+    pub x_mitre_analytic_refs: Vec<String>,
+    #[serde(default)]
+    pub x_mitre_data_source_ref: Option<String>,
+    #[serde(default)]
+    pub x_mitre_detection: Option<String>,
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    pub last_seen: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExternalReference {
+    #[serde(default)]
+    pub source_name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KillChainPhase {
+    pub kill_chain_name: String,
+    pub phase_name: String,
+}
+
+impl StixObject {
+    /// The ATT&CK ID (T1053.005, TA0003, S0002, ...) from the `mitre-attack` external reference.
+    pub fn attack_id(&self) -> Option<&str> {
+        self.mitre_ref().and_then(|r| r.external_id.as_deref())
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        self.mitre_ref().and_then(|r| r.url.as_deref())
+    }
+
+    fn mitre_ref(&self) -> Option<&ExternalReference> {
+        self.external_references
+            .iter()
+            .find(|r| r.source_name.starts_with("mitre-") && r.external_id.is_some())
+    }
+
+    pub fn is_live(&self) -> bool {
+        !self.revoked && !self.x_mitre_deprecated
+    }
+}
+
+/// What a bundle is: recorded in the index manifest.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct SourceInfo {
+    pub path: String,
+    /// enterprise-attack, mobile-attack or ics-attack.
+    pub domain: String,
+    /// ATT&CK release, e.g. "18.1", or "unknown".
+    pub version: String,
+    pub spec_version: String,
+    pub objects: usize,
+}
+
+pub struct Bundle {
+    pub info: SourceInfo,
+    pub objects: Vec<StixObject>,
+    /// Objects that could not be read, one line each: skipped, the rest still loads.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawBundle<'a> {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    spec_version: Option<String>,
+    #[serde(borrow)]
+    objects: Vec<&'a RawValue>,
+}
+
+/// Reads a `.json` bundle, or the first `.json` inside a `.zip`.
+pub fn read_bundle(path: &Path) -> Result<Bundle> {
+    let bytes = read_bytes(path)?;
+    parse_bundle(path, &bytes)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let is_zip = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    if !is_zip {
+        return std::fs::read(path).map_err(|e| Error::io(path, e));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: String| Error::Other(format!("{}: not a readable zip: {m}", path.display()));
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+    let name = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.to_string()))
+        .filter(|n| n.to_ascii_lowercase().ends_with(".json"))
+        .min()
+        .ok_or_else(|| bad("it holds no .json file".into()))?;
+    let mut entry = zip.by_name(&name).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(format!("{name}: {e}")))?;
+    Ok(bytes)
+}
+
+/// Parses bundle bytes. Malformed JSON fails with its line and column; an object that lacks a
+/// field kb needs is skipped with a warning.
+pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
+    let json_err = |e: serde_json::Error| Error::Json {
+        path: PathBuf::from(path),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    };
+    let raw: RawBundle = serde_json::from_slice(bytes).map_err(json_err)?;
+    if raw.kind.as_deref().is_some_and(|k| k != "bundle") {
+        return Err(Error::Other(format!(
+            "{}: a STIX object of type {:?}, not a bundle",
+            path.display(),
+            raw.kind.unwrap_or_default()
+        )));
+    }
+    let mut objects = Vec::with_capacity(raw.objects.len());
+    let mut warnings = Vec::new();
+    for (i, o) in raw.objects.iter().enumerate() {
+        match serde_json::from_str::<StixObject>(o.get()) {
+            Ok(obj) => match missing_field(&obj) {
+                None => objects.push(obj),
+                Some(field) => warnings.push(format!(
+                    "{}: object #{i} ({}) has no {field}; skipped",
+                    path.display(),
+                    obj.id
+                )),
+            },
+            Err(e) => warnings.push(format!("{}: object #{i} skipped: {e}", path.display())),
+        }
+    }
+    let spec_version = raw
+        .spec_version
+        .or_else(|| {
+            // STIX 2.1 puts spec_version on each object instead of the bundle.
+            raw.objects.iter().take(8).find_map(|o| {
+                serde_json::from_str::<serde_json::Value>(o.get())
+                    .ok()?
+                    .get("spec_version")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let info = SourceInfo {
+        path: path.display().to_string(),
+        domain: domain_of(path, &objects),
+        version: version_of(path, &objects),
+        spec_version,
+        objects: objects.len(),
+    };
+    Ok(Bundle {
+        info,
+        objects,
+        warnings,
+    })
+}
+
+/// The field kb cannot do without, if the object lacks it.
+fn missing_field(o: &StixObject) -> Option<&'static str> {
+    match o.kind.as_str() {
+        "relationship" => {
+            if o.relationship_type.is_none() {
+                Some("relationship_type")
+            } else if o.source_ref.is_none() || o.target_ref.is_none() {
+                Some("source_ref/target_ref")
+            } else {
+                None
+            }
+        }
+        "attack-pattern"
+        | "x-mitre-tactic"
+        | "intrusion-set"
+        | "malware"
+        | "tool"
+        | "course-of-action"
+        | "campaign"
+        | "x-mitre-data-source"
+        | "x-mitre-data-component"
+        | "x-mitre-detection-strategy"
+        | "x-mitre-analytic"
+        | "x-mitre-asset" => {
+            if o.name.as_deref().is_none_or(str::is_empty) {
+                Some("name")
+            } else if o.attack_id().is_none() {
+                Some("ATT&CK ID (external_references)")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn domain_of(path: &Path, objects: &[StixObject]) -> String {
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for o in objects.iter().filter(|o| o.kind == "attack-pattern") {
+        for d in &o.x_mitre_domains {
+            *counts.entry(d.as_str()).or_default() += 1;
+        }
+    }
+    if let Some((d, _)) = counts.into_iter().max_by_key(|(_, n)| *n) {
+        return d.to_string();
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    ["enterprise-attack", "mobile-attack", "ics-attack"]
+        .into_iter()
+        .find(|d| name.contains(d))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// The ATT&CK release: from the x-mitre-collection object (attack-stix-data), else from a file
+/// name such as `enterprise-attack-18.1.json`.
+fn version_of(path: &Path, objects: &[StixObject]) -> String {
+    if let Some(v) = objects
+        .iter()
+        .find(|o| o.kind == "x-mitre-collection")
+        .and_then(|o| o.x_mitre_version.clone())
+    {
+        return v;
+    }
+    let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+    name.rsplit('-')
+        .next()
+        .filter(|v| v.contains('.') && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .unwrap_or("unknown")
+        .to_string()
+}

@@ -1,0 +1,175 @@
+//! Small text helpers shared by ingest, indexing and querying: Unicode normalisation, cleaning
+//! MITRE's Markdown, and splitting a query the way a command line is split. No I/O here.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC + lower case: full-width `ＴＡ０００３` and half-width katakana match their usual forms.
+pub fn normalize(s: &str) -> String {
+    s.nfkc().flat_map(char::to_lowercase).collect::<String>()
+}
+
+/// The normalised form used for whole-string (exact) matching: trimmed, quotes around the whole
+/// string removed, inner runs of white space folded to one space.
+pub fn exact_key(s: &str) -> String {
+    let n = normalize(s);
+    let t = n.trim().trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// True when the text holds kana or kanji.
+pub fn has_japanese(s: &str) -> bool {
+    s.chars().any(is_japanese_char)
+}
+
+pub fn is_japanese_char(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff | 0xff66..=0xff9f)
+}
+
+/// MITRE descriptions are Markdown with `(Citation: ...)` markers and some HTML; keep the prose.
+pub fn clean_description(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("(Citation:") {
+            // Skip to the closing parenthesis of the citation marker.
+            match after.find(')') {
+                Some(end) => rest = &after[end + 1..],
+                None => break,
+            }
+        } else if rest.starts_with('[') {
+            // [label](url) -> label
+            if let Some(close) = rest.find("](") {
+                let label = &rest[1..close];
+                if !label.contains('[')
+                    && let Some(end) = rest[close..].find(')')
+                {
+                    out.push_str(label);
+                    rest = &rest[close + end + 1..];
+                    continue;
+                }
+            }
+            out.push('[');
+            rest = &rest[1..];
+        } else if rest.starts_with('<') {
+            // Drop HTML tags such as <code> and </code>, keep their content.
+            match html_tag_len(rest) {
+                Some(n) => rest = &rest[n..],
+                None => {
+                    out.push('<');
+                    rest = &rest[1..];
+                }
+            }
+        } else {
+            let next = rest
+                .find(['(', '[', '<'])
+                .map_or(rest.len(), |i| if i == 0 { 1 } else { i });
+            out.push_str(&rest[..next]);
+            rest = &rest[next..];
+        }
+    }
+    out.trim().to_string()
+}
+
+fn html_tag_len(s: &str) -> Option<usize> {
+    let end = s.find('>')?;
+    let inner = &s[1..end];
+    let starts_like_tag = inner
+        .trim_start_matches('/')
+        .starts_with(|c: char| c.is_ascii_alphabetic());
+    (end <= 200 && starts_like_tag && !inner.contains('<')).then_some(end + 1)
+}
+
+/// The first sentence (or first line) of a text, at most `max` characters, for result snippets.
+pub fn first_sentence(s: &str, max: usize) -> String {
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut end = line.len();
+    for (i, c) in line.char_indices() {
+        if c == '。' {
+            end = i + c.len_utf8();
+            break;
+        }
+        if c == '.' && line[i + 1..].starts_with(' ') && i > 20 {
+            end = i + 1;
+            break;
+        }
+    }
+    truncate(&line[..end], max)
+}
+
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+/// Splits a query like a Windows command line: white space separates words, double quotes group
+/// them. Never fails: an unbalanced quote just runs to the end.
+pub fn split_command_line(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// `C:\Windows\System32\schtasks.exe` -> `schtasks.exe`: the program name an analyst means.
+pub fn program_name(word: &str) -> &str {
+    let w = word.trim_matches(|c| c == '"' || c == '\'');
+    w.rsplit(['\\', '/']).next().unwrap_or(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_citations_links_and_code_tags() {
+        let s = "[Net](https://attack.mitre.org/software/S0039) runs <code>net user</code>.(Citation: X Y 2020)";
+        assert_eq!(clean_description(s), "Net runs net user.");
+    }
+
+    #[test]
+    fn full_width_ids_normalise() {
+        assert_eq!(normalize("ＴＡ０００３"), "ta0003");
+        assert_eq!(exact_key("  \"Cozy   Bear\" "), "cozy bear");
+    }
+
+    #[test]
+    fn command_line_split_keeps_quoted_program() {
+        let w = split_command_line(r#""C:\Program Files\x.exe" /c "a b""#);
+        assert_eq!(w, vec![r"C:\Program Files\x.exe", "/c", "a b"]);
+        assert_eq!(program_name(&w[0]), "x.exe");
+    }
+
+    #[test]
+    fn first_sentence_stops_at_period_or_kuten() {
+        assert_eq!(
+            first_sentence("攻撃者が使う。二文目。", 80),
+            "攻撃者が使う。"
+        );
+        assert_eq!(
+            first_sentence("Adversaries may abuse the task scheduler. More text.", 80),
+            "Adversaries may abuse the task scheduler."
+        );
+    }
+}
