@@ -5,6 +5,9 @@
 //! * `kb_en`: English words, lower-cased and stemmed — names and descriptions;
 //! * `kb_ja`: Japanese morphemes from lindera + IPADIC, particles and auxiliaries dropped,
 //!   conjugated words reduced to their base form;
+//! * `kb_cjk2`: overlapping two-character pieces of Japanese runs — matches compounds that the
+//!   morphological analysis splits differently in query and document (タスクスケジューラ vs
+//!   タスク スケジューラ);
 //! * `kb_code`: program names, IDs and switches — keeps `schtasks.exe` and `T1053.005` whole and
 //!   also yields `schtasks` for `schtasks.exe`.
 
@@ -25,6 +28,7 @@ pub const EXACT: &str = "kb_exact";
 pub const EN: &str = "kb_en";
 pub const JA: &str = "kb_ja";
 pub const CODE: &str = "kb_code";
+pub const CJK2: &str = "kb_cjk2";
 
 pub fn register(index: &tantivy::Index) -> Result<()> {
     let m = index.tokenizers();
@@ -44,6 +48,7 @@ pub fn register(index: &tantivy::Index) -> Result<()> {
     );
     m.register(JA, TextAnalyzer::from(JapaneseTokenizer::new()?));
     m.register(CODE, TextAnalyzer::from(CodeTokenizer));
+    m.register(CJK2, TextAnalyzer::from(BigramTokenizer));
     Ok(())
 }
 
@@ -140,11 +145,61 @@ impl Tokenizer for JapaneseTokenizer {
                 .filter(|b| *b != "*" && !b.is_empty());
             let text = match (pos, base) {
                 ("動詞" | "形容詞", Some(b)) => b.to_lowercase(),
-                _ => surface,
+                _ => strip_prolonged_mark(surface),
             };
             let position = tokens.len();
             tokens.push(token(text, from, to, position));
         }
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
+/// スケジューラー and スケジューラ are the same word: writers differ on the final long-vowel mark
+/// of katakana loanwords, so it is dropped from words of four or more characters.
+fn strip_prolonged_mark(word: String) -> String {
+    let katakana = word.chars().all(|c| matches!(c, '\u{30a0}'..='\u{30ff}'));
+    if katakana && word.chars().count() >= 4 && word.ends_with('ー') {
+        word.trim_end_matches('ー').to_string()
+    } else {
+        word
+    }
+}
+
+/// Two-character pieces of each run of Japanese characters (a one-character run is kept whole);
+/// everything else is ignored. The final long-vowel mark of a run is dropped as above.
+#[derive(Clone)]
+pub struct BigramTokenizer;
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let mut run: Vec<(usize, char)> = Vec::new();
+        let flush = |run: &mut Vec<(usize, char)>, tokens: &mut Vec<Token>| {
+            while run.len() >= 5 && run.last().is_some_and(|(_, c)| *c == 'ー') {
+                run.pop();
+            }
+            let end_of = |i: usize| run[i].0 + run[i].1.len_utf8();
+            if run.len() == 1 {
+                let position = tokens.len();
+                tokens.push(token(run[0].1.to_string(), run[0].0, end_of(0), position));
+            }
+            for i in 1..run.len() {
+                let text: String = [run[i - 1].1, run[i].1].iter().collect();
+                let position = tokens.len();
+                tokens.push(token(text, run[i - 1].0, end_of(i), position));
+            }
+            run.clear();
+        };
+        for (i, c) in text.char_indices() {
+            if crate::text::is_japanese_char(c) {
+                run.push((i, c));
+            } else {
+                flush(&mut run, &mut tokens);
+            }
+        }
+        flush(&mut run, &mut tokens);
         VecTokenStream { tokens, index: 0 }
     }
 }
@@ -238,6 +293,27 @@ mod tests {
         assert!(toks.contains(&"schtasks".to_string()));
         assert!(toks.contains(&"t1053.005".to_string()));
         assert!(toks.contains(&"create".to_string()));
+    }
+
+    #[test]
+    fn bigrams_cover_japanese_runs_only() {
+        let toks = run(BigramTokenizer, "タスクスケジューラー schtasks 常設");
+        assert_eq!(
+            toks,
+            [
+                "タス", "スク", "クス", "スケ", "ケジ", "ジュ", "ュー", "ーラ", "常設"
+            ]
+        );
+    }
+
+    #[test]
+    fn long_vowel_mark_variants_match() {
+        let t = JapaneseTokenizer::new().expect("dictionary");
+        assert_eq!(
+            run(t.clone(), "スケジューラー"),
+            run(t.clone(), "スケジューラ")
+        );
+        assert!(!run(t, "サーバー").is_empty());
     }
 
     #[test]

@@ -39,12 +39,14 @@ pub struct Fields {
     pub tactic: Field,
     pub exact: Field,
     pub exact_kw: Field,
+    pub program: Field,
     pub names_en: Field,
     pub names_ja: Field,
     pub keywords_en: Field,
     pub keywords_ja: Field,
     pub terms_en: Field,
     pub terms_ja: Field,
+    pub grams_ja: Field,
     pub text_en: Field,
     pub text_ja: Field,
     pub code: Field,
@@ -75,12 +77,14 @@ fn schema() -> (Schema, Fields) {
         tactic: b.add_text_field("tactic", STRING),
         exact: b.add_text_field("exact", exact()),
         exact_kw: b.add_text_field("exact_kw", exact()),
+        program: b.add_text_field("program", exact()),
         names_en: b.add_text_field("names_en", text(analysis::EN, true)),
         names_ja: b.add_text_field("names_ja", text(analysis::JA, true)),
         keywords_en: b.add_text_field("keywords_en", text(analysis::EN, false)),
         keywords_ja: b.add_text_field("keywords_ja", text(analysis::JA, false)),
         terms_en: b.add_text_field("terms_en", text(analysis::EN, false)),
         terms_ja: b.add_text_field("terms_ja", text(analysis::JA, false)),
+        grams_ja: b.add_text_field("grams_ja", text(analysis::CJK2, false)),
         text_en: b.add_text_field("text_en", text(analysis::EN, false)),
         text_ja: b.add_text_field("text_ja", text(analysis::JA, false)),
         code: b.add_text_field("code", text(analysis::CODE, false)),
@@ -138,8 +142,22 @@ pub struct KbIndex {
 }
 
 impl KbIndex {
-    /// Opens the live generation of an index folder.
+    /// Opens the live generation of an index folder. Should a rebuild swap generations while this
+    /// reader opens one, it opens the new live one instead.
     pub fn open(root: &Path) -> Result<KbIndex> {
+        match KbIndex::open_live(root) {
+            Ok(kb) => Ok(kb),
+            Err(first) => {
+                let again = live_generation(root).ok();
+                match again {
+                    Some(_) => KbIndex::open_live(root),
+                    None => Err(first),
+                }
+            }
+        }
+    }
+
+    fn open_live(root: &Path) -> Result<KbIndex> {
         let dir = live_generation(root)?;
         let manifest_path = dir.join("manifest.json");
         let text =
@@ -229,23 +247,28 @@ pub fn build(kb: &Kb, root: &Path, progress: Progress) -> Result<Manifest> {
             return Err(e);
         }
     };
+    let previous = std::fs::read_to_string(root.join("CURRENT"))
+        .ok()
+        .map(|s| s.trim().to_string());
     // The swap: write CURRENT beside, then rename over (atomic on the same file system).
     let tmp = root.join(format!("CURRENT.{}", std::process::id()));
     std::fs::write(&tmp, &gen_name).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, root.join("CURRENT")).map_err(|e| Error::io(root.join("CURRENT"), e))?;
-    remove_old_generations(root, &gen_name);
+    remove_old_generations(root, &gen_name, previous.as_deref());
     Ok(manifest)
 }
 
-/// Finished generations other than the live one. Readers that still have an old one open keep
-/// their memory maps on Unix; where deletion fails (Windows), the next build tries again.
-fn remove_old_generations(root: &Path, live: &str) {
+/// Finished generations other than the live one and the one it replaced: a reader that read
+/// CURRENT just before the swap may still be opening the previous generation, so that one stays
+/// until the next build. Where deletion fails (open files on Windows), the next build retries.
+fn remove_old_generations(root: &Path, live: &str, previous: Option<&str>) {
     let Ok(rd) = std::fs::read_dir(root) else {
         return;
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with("gen-") && name != live && e.path().join("manifest.json").is_file() {
+        let keep = name == live || Some(name.as_str()) == previous;
+        if name.starts_with("gen-") && !keep && e.path().join("manifest.json").is_file() {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
@@ -325,6 +348,16 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
     for n in names {
         d.add_text(f.exact, exact_key(n));
     }
+    // Names that can start a command line. A system process's bare name ("lsass") is left out:
+    // "lsass memory dump" is about the technique, not a command line of lsass.exe.
+    if let Some(b) = &e.binary {
+        d.add_text(f.program, exact_key(&e.id));
+        if b.kind != crate::source::curated::BinaryKind::SystemProcess {
+            for a in &e.aliases {
+                d.add_text(f.program, exact_key(a));
+            }
+        }
+    }
     // A catalogue entry's keywords describe what it does ("remote desktop" for mstsc.exe); as
     // whole-query matches they would outrank the technique that the concept names.
     if !matches!(e.kind, Kind::Binary | Kind::Alert) {
@@ -354,6 +387,7 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
     }
     for t in e.name_ja.iter().chain(&e.aliases_ja).chain(&e.keywords_ja) {
         d.add_text(f.terms_ja, normalize(t));
+        d.add_text(f.grams_ja, normalize(t));
     }
     d.add_text(f.text_en, normalize(&e.description));
     if let Some(s) = &e.summary_ja {

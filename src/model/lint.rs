@@ -153,7 +153,7 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             check_id(&mut r, file, t, &[Kind::Technique]);
         }
         for b in &a.binaries {
-            if !names.contains_key(&b.to_lowercase()) {
+            if c.binary_by_name(b).is_none() {
                 r.problems.push(format!(
                     "{file}: alert {:?} names {b}, not in the catalogue",
                     a.id

@@ -340,13 +340,13 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
             continue;
         };
         if o.revoked {
-            stix_of_revoked.insert(o.id.clone(), (id.to_string(), kind, name.to_string()));
+            stix_of_revoked.insert(o.id.clone(), (id, kind, name.to_string()));
             continue;
         }
         if o.x_mitre_deprecated {
             continue;
         }
-        let mut e = Entity::new(id, kind, name);
+        let mut e = Entity::new(&id, kind, name);
         e.description = crate::text::clean_description(o.description.as_deref().unwrap_or(""));
         e.aliases = o
             .aliases
@@ -629,6 +629,10 @@ fn add_curated(entities: &mut Vec<Entity>, links: &mut Vec<(usize, Rel, usize)>,
                 links.push((me, rel_for(entities[t].kind), t));
                 links.push((t, Rel::Binaries, me));
             }
+            // "LOLBins for T1218" includes those of its sub-techniques.
+            if let Some(&p) = id.split_once('.').and_then(|(parent, _)| index.get(parent)) {
+                links.push((p, Rel::Binaries, me));
+            }
         }
     }
     let binary_index: HashMap<String, usize> = entities
@@ -656,7 +660,8 @@ fn add_curated(entities: &mut Vec<Entity>, links: &mut Vec<(usize, Rel, usize)>,
             }
         }
         for b in &a.binaries {
-            if let Some(&t) = binary_index.get(b) {
+            let id = c.binary_by_name(b).map(|b| b.id.as_str());
+            if let Some(&t) = id.and_then(|id| binary_index.get(id)) {
                 links.push((me, Rel::Binaries, t));
                 links.push((t, Rel::Alerts, me));
             }

@@ -106,10 +106,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     // 3. A command line: its first word names the program.
     if words.len() > 1 {
         let program = exact_key(program_name(&words[0]));
-        should.push(constant(f.exact, &program, SCORE_PROGRAM));
-        if let Some(stem) = program.strip_suffix(".exe") {
-            should.push(constant(f.exact, stem, SCORE_PROGRAM));
-        }
+        should.push(constant(f.program, &program, SCORE_PROGRAM));
     }
 
     // 4. Words in names, keywords and descriptions, each field with its analyzer.
@@ -120,7 +117,8 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let fields: [(Field, &str, f32); 7] = [
+    let fields: [(Field, &str, f32); 8] = [
+        (f.grams_ja, analysis::CJK2, 0.5),
         (f.names_en, analysis::EN, 5.0),
         (f.names_ja, analysis::JA, 5.0),
         (f.keywords_en, analysis::EN, 3.0),

@@ -18,6 +18,10 @@ mod embedded {
 #[serde(deny_unknown_fields)]
 pub struct Translation {
     pub id: String,
+    /// The ATT&CK domain of the object (default enterprise-attack): lint checks the ID only when
+    /// a bundle of that domain is loaded.
+    #[serde(default)]
+    pub domain: Option<String>,
     /// The preferred Japanese name.
     pub name: String,
     /// Other names that mean exactly this object (an exact match ranks it first).
@@ -218,6 +222,19 @@ impl Curated {
             }
         }
         Ok(c)
+    }
+
+    /// The catalogue entry a program name means: its ID, an alias, or either without the
+    /// extension (`procdump64.exe` is procdump.exe's alias `procdump64`).
+    pub fn binary_by_name(&self, name: &str) -> Option<&Binary> {
+        let n = name.to_lowercase();
+        let stem = n.strip_suffix(".exe").unwrap_or(&n);
+        self.binaries.iter().map(|(_, b)| b).find(|b| {
+            b.id == n
+                || b.aliases
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&n) || a.eq_ignore_ascii_case(stem))
+        })
     }
 
     /// Translations by ATT&CK ID; a later duplicate is reported by lint, the first one wins here.

@@ -83,8 +83,22 @@ pub struct KillChainPhase {
 
 impl StixObject {
     /// The ATT&CK ID (T1053.005, TA0003, S0002, ...) from the `mitre-attack` external reference.
-    pub fn attack_id(&self) -> Option<&str> {
-        self.mitre_ref().and_then(|r| r.external_id.as_deref())
+    /// Data components had no IDs before ATT&CK v18; they get one from their name
+    /// (`dc-process-creation`) so that older releases still show their detections.
+    pub fn attack_id(&self) -> Option<String> {
+        match self.mitre_ref().and_then(|r| r.external_id.as_deref()) {
+            Some(id) => Some(id.to_string()),
+            None if self.kind == "x-mitre-data-component" => {
+                let name = self.name.as_deref()?;
+                let slug: Vec<String> = name
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
+                Some(format!("dc-{}", slug.join("-")))
+            }
+            None => None,
+        }
     }
 
     pub fn url(&self) -> Option<&str> {
@@ -94,7 +108,7 @@ impl StixObject {
     fn mitre_ref(&self) -> Option<&ExternalReference> {
         self.external_references
             .iter()
-            .find(|r| r.source_name.starts_with("mitre-") && r.external_id.is_some())
+            .find(|r| r.source_name.starts_with("mitre-"))
     }
 
     pub fn is_live(&self) -> bool {

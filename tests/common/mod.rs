@@ -1,0 +1,91 @@
+//! Shared test fixtures: the real ATT&CK bundles in ../shared/attack and one real index per test
+//! binary, built once from Enterprise 18.1, Mobile 18.1 and ICS 18.1 with the curated kb/.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use attack_kb::index::{self, KbIndex};
+use attack_kb::model::{self, Kb};
+use attack_kb::query::{self, Hit, SearchRequest};
+use attack_kb::source::curated::Curated;
+use attack_kb::source::stix;
+
+pub fn attack_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/attack");
+    assert!(
+        dir.is_dir(),
+        "the ATT&CK bundles are expected in {}",
+        dir.display()
+    );
+    dir
+}
+
+pub fn bundle(name: &str) -> PathBuf {
+    attack_dir().join(name)
+}
+
+pub const ENTERPRISE: &str = "enterprise-attack-18.1.json";
+pub const ENTERPRISE_17: &str = "enterprise-attack-17.1.json";
+pub const MOBILE: &str = "mobile-attack-18.1.json";
+pub const ICS: &str = "ics-attack-18.1.json";
+
+pub fn load_kb(files: &[&str]) -> Kb {
+    let bundles = files
+        .iter()
+        .map(|f| stix::read_bundle(&bundle(f)).expect("bundle reads"))
+        .collect();
+    model::build(bundles, &Curated::embedded().expect("kb/ parses"))
+}
+
+/// A scratch folder under target/, removed by nobody: tests must not share one.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The index every search test reads: all three 18.1 domains.
+pub fn index_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let kb = load_kb(&[ENTERPRISE, MOBILE, ICS]);
+        let dir = scratch("index");
+        index::build(&kb, &dir, &|_, _| {}).expect("index builds");
+        dir
+    })
+}
+
+pub fn open() -> KbIndex {
+    KbIndex::open(index_dir()).expect("index opens")
+}
+
+pub fn search(kb: &KbIndex, q: &str) -> Vec<Hit> {
+    let req = SearchRequest {
+        query: q.to_string(),
+        limit: 10,
+        ..Default::default()
+    };
+    query::search(kb, &req).expect("search never fails").results
+}
+
+pub fn ids(hits: &[Hit]) -> Vec<String> {
+    hits.iter().map(|h| h.stored.id.clone()).collect()
+}
+
+/// Runs the real `kb` binary with the test index.
+pub fn kb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["--index", index_dir().to_str().expect("utf-8 path")])
+        .args(args)
+        .env_remove("KB_ATTACK")
+        .env("LANG", "C")
+        .output()
+        .expect("kb runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

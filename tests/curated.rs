@@ -1,0 +1,108 @@
+//! The curated kb/ files against the real Enterprise bundle: schema, Japanese, live IDs, coverage.
+
+mod common;
+
+use attack_kb::model::lint::lint;
+use attack_kb::source::curated::{BinaryKind, Curated};
+use common::{ENTERPRISE, ICS, MOBILE, load_kb};
+
+#[test]
+fn kb_files_are_clean_against_the_live_bundles() {
+    let curated = Curated::embedded().expect("kb/ parses");
+    let kb = load_kb(&[ENTERPRISE, MOBILE, ICS]);
+    let report = lint(&curated, &kb);
+    assert!(
+        report.problems.is_empty(),
+        "kb/ problems:\n{}",
+        report.problems.join("\n")
+    );
+    assert!(
+        report.missing.is_empty(),
+        "untranslated:\n{}",
+        report.missing.join("\n")
+    );
+}
+
+#[test]
+fn every_live_enterprise_technique_has_a_japanese_name_and_summary() {
+    let kb = load_kb(&[ENTERPRISE]);
+    let techniques: Vec<_> = kb
+        .entities
+        .iter()
+        .filter(|e| e.kind == attack_kb::model::Kind::Technique)
+        .collect();
+    assert_eq!(techniques.len(), 691);
+    let translated = techniques
+        .iter()
+        .filter(|t| {
+            t.name_ja
+                .as_deref()
+                .is_some_and(attack_kb::text::has_japanese)
+                && t.summary_ja.is_some()
+        })
+        .count();
+    assert_eq!(translated, 691);
+}
+
+#[test]
+fn catalogue_and_alerts_are_large_enough_and_complete() {
+    let c = Curated::embedded().expect("kb/ parses");
+    assert!(c.binaries.len() >= 220, "{} binaries", c.binaries.len());
+    assert!(c.alerts.len() >= 80, "{} alerts", c.alerts.len());
+    let processes = c
+        .binaries
+        .iter()
+        .filter(|(_, b)| b.kind == BinaryKind::SystemProcess)
+        .count();
+    assert!(processes >= 10, "{processes} system processes");
+    for name in [
+        "lsass.exe",
+        "svchost.exe",
+        "services.exe",
+        "csrss.exe",
+        "winlogon.exe",
+    ] {
+        let (_, b) = c
+            .binaries
+            .iter()
+            .find(|(_, b)| b.id == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(b.process.is_some(), "{name} has no process facts");
+    }
+}
+
+#[test]
+fn lint_catches_a_dead_id_and_english_only_text() {
+    let dir = common::scratch("lint");
+    let kbdir = dir.join("kb");
+    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
+    std::fs::write(
+        kbdir.join("ja/bad.toml"),
+        "[[technique]]\nid = \"T1574.002\"\nname = \"DLL Side-Loading\"\nsummary = \"要約\"\n",
+    )
+    .expect("write");
+    let curated = Curated::from_dir(&kbdir).expect("parses");
+    let report = lint(&curated, &load_kb(&[ENTERPRISE]));
+    let all = report.problems.join("\n");
+    assert!(all.contains("T1574.002 is revoked; use T1574.001"), "{all}");
+    assert!(all.contains("no Japanese text"), "{all}");
+}
+
+#[test]
+fn schema_errors_name_the_file_and_line() {
+    let dir = common::scratch("schema");
+    let kbdir = dir.join("kb");
+    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
+    std::fs::write(
+        kbdir.join("ja/typo.toml"),
+        "[[technique]]\nid = \"T1053\"\nnmae = \"x\"\n",
+    )
+    .expect("write");
+    let err = Curated::from_dir(&kbdir)
+        .expect_err("unknown field")
+        .to_string();
+    assert!(
+        err.contains("ja/typo.toml") && err.contains("line"),
+        "{err}"
+    );
+}
