@@ -16,6 +16,31 @@ pub fn exact_key(s: &str) -> String {
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Puts a space where Latin letters or digits meet Japanese (`PowerShellの悪用` ->
+/// `PowerShell の悪用`): the English and program analyzers split only on non-alphanumerics, and
+/// kana and kanji count as alphanumeric.
+pub fn space_scripts(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut prev: Option<bool> = None;
+    for c in s.chars() {
+        let class = if is_japanese_char(c) {
+            Some(true)
+        } else if c.is_ascii_alphanumeric() {
+            Some(false)
+        } else {
+            None
+        };
+        if let (Some(a), Some(b)) = (prev, class)
+            && a != b
+        {
+            out.push(' ');
+        }
+        prev = class;
+        out.push(c);
+    }
+    out
+}
+
 /// True when the text holds kana or kanji.
 pub fn has_japanese(s: &str) -> bool {
     s.chars().any(is_japanese_char)
@@ -152,6 +177,16 @@ mod tests {
     fn full_width_ids_normalise() {
         assert_eq!(normalize("ＴＡ０００３"), "ta0003");
         assert_eq!(exact_key("  \"Cozy   Bear\" "), "cozy bear");
+    }
+
+    #[test]
+    fn scripts_are_spaced_apart() {
+        assert_eq!(space_scripts("PowerShellの悪用"), "PowerShell の悪用");
+        assert_eq!(
+            space_scripts("DLLサイドローディング"),
+            "DLL サイドローディング"
+        );
+        assert_eq!(space_scripts("schtasks.exe"), "schtasks.exe");
     }
 
     #[test]

@@ -69,8 +69,9 @@ pub enum Lang {
 
 #[derive(Args)]
 struct SearchArgs {
-    /// What to look for; several words are one query.
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    /// What to look for; several words are one query. Quote a command line, or put it after
+    /// `--`, so its switches are not read as kb's options.
+    #[arg(required = true, num_args = 1..)]
     query: Vec<String>,
     #[arg(long, short = 'n', default_value_t = 10)]
     limit: usize,

@@ -24,11 +24,11 @@ use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
 use crate::model::{Entity, Kb, Kind, Redirect, Ref};
 use crate::source::stix::SourceInfo;
-use crate::text::{exact_key, first_sentence, normalize};
+use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Handles to every field; the schema is defined here and nowhere else.
 #[derive(Clone, Copy)]
@@ -57,19 +57,15 @@ pub struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |analyzer: &str, positions: bool| {
-        let rec = if positions {
-            IndexRecordOption::WithFreqsAndPositions
-        } else {
-            IndexRecordOption::WithFreqs
-        };
+    // No positions: ranking uses term statistics and whole-string matches, never phrases.
+    let text = |analyzer: &str| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(analyzer)
-                .set_index_option(rec),
+                .set_index_option(IndexRecordOption::WithFreqs),
         )
     };
-    let exact = || text(analysis::EXACT, false);
+    let exact = || text(analysis::EXACT);
     let fields = Fields {
         id: b.add_text_field("id", exact() | STORED),
         kind: b.add_text_field("kind", STRING | STORED),
@@ -78,16 +74,16 @@ fn schema() -> (Schema, Fields) {
         exact: b.add_text_field("exact", exact()),
         exact_kw: b.add_text_field("exact_kw", exact()),
         program: b.add_text_field("program", exact()),
-        names_en: b.add_text_field("names_en", text(analysis::EN, true)),
-        names_ja: b.add_text_field("names_ja", text(analysis::JA, true)),
-        keywords_en: b.add_text_field("keywords_en", text(analysis::EN, false)),
-        keywords_ja: b.add_text_field("keywords_ja", text(analysis::JA, false)),
-        terms_en: b.add_text_field("terms_en", text(analysis::EN, false)),
-        terms_ja: b.add_text_field("terms_ja", text(analysis::JA, false)),
-        grams_ja: b.add_text_field("grams_ja", text(analysis::CJK2, false)),
-        text_en: b.add_text_field("text_en", text(analysis::EN, false)),
-        text_ja: b.add_text_field("text_ja", text(analysis::JA, false)),
-        code: b.add_text_field("code", text(analysis::CODE, false)),
+        names_en: b.add_text_field("names_en", text(analysis::EN)),
+        names_ja: b.add_text_field("names_ja", text(analysis::JA)),
+        keywords_en: b.add_text_field("keywords_en", text(analysis::EN)),
+        keywords_ja: b.add_text_field("keywords_ja", text(analysis::JA)),
+        terms_en: b.add_text_field("terms_en", text(analysis::EN)),
+        terms_ja: b.add_text_field("terms_ja", text(analysis::JA)),
+        grams_ja: b.add_text_field("grams_ja", text(analysis::CJK2)),
+        text_en: b.add_text_field("text_en", text(analysis::EN)),
+        text_ja: b.add_text_field("text_ja", text(analysis::JA)),
+        code: b.add_text_field("code", text(analysis::CODE)),
         weight: b.add_u64_field("weight", FAST | INDEXED),
         hit: b.add_text_field("hit", STORED),
         record: b.add_text_field("record", STORED),
@@ -178,8 +174,15 @@ impl KbIndex {
             )));
         }
         let index = Index::open_in_dir(&dir)?;
+        let (expected, fields) = schema();
+        if index.schema() != expected {
+            return Err(Error::Index(format!(
+                "the index at {} has another layout than this kb expects (built by another \
+                 version); rebuild it with `kb index`",
+                root.display()
+            )));
+        }
         analysis::register(&index)?;
-        let (_, fields) = schema();
         let reader = index.reader()?;
         Ok(KbIndex {
             index,
@@ -314,8 +317,12 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
 fn weight(e: &Entity) -> u64 {
     let base: f64 = match e.kind {
         Kind::Tactic => 1100.0,
-        Kind::Technique | Kind::Binary | Kind::Group => 1000.0,
-        Kind::Alert | Kind::Software => 950.0,
+        Kind::Technique | Kind::Group => 1000.0,
+        // A program is the answer when named; for a concept the technique comes first.
+        Kind::Binary => 960.0,
+        Kind::Alert => 950.0,
+        // Below the catalogue entry of the same program (schtasks.exe before S0111 schtasks).
+        Kind::Software => 920.0,
         Kind::Campaign => 900.0,
         Kind::Mitigation => 850.0,
         Kind::Asset => 800.0,
@@ -365,12 +372,19 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
             d.add_text(f.exact_kw, exact_key(k));
         }
     }
-    d.add_text(f.names_en, normalize(&e.name));
-    for a in &e.aliases {
-        d.add_text(f.names_en, normalize(a));
+    for n in std::iter::once(&e.name).chain(&e.aliases) {
+        d.add_text(f.names_en, space_scripts(&normalize(n)));
     }
+    // A binary's Japanese name describes what it does (ボリューム シャドウ コピー ツール), like its
+    // English summary: it counts as a keyword, or concept queries would rank programs above the
+    // technique the concept names. Its English name is the file name.
+    let names_ja = if e.kind == Kind::Binary {
+        f.keywords_ja
+    } else {
+        f.names_ja
+    };
     for n in e.name_ja.iter().chain(&e.aliases_ja) {
-        d.add_text(f.names_ja, normalize(n));
+        d.add_text(names_ja, normalize(n));
     }
     for k in &e.keywords_en {
         d.add_text(f.keywords_en, normalize(k));

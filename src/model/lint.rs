@@ -70,7 +70,12 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             &mut r,
             file,
             &t.id,
-            &[Kind::Tactic, Kind::Technique, Kind::Mitigation],
+            &[
+                Kind::Tactic,
+                Kind::Technique,
+                Kind::Mitigation,
+                Kind::DataComponent,
+            ],
         );
         ja(&mut r, file, &format!("{} name", t.id), &t.name);
         if let Some(s) = &t.summary {

@@ -51,7 +51,8 @@ const SCORE_EXACT: f32 = 500.0;
 const SCORE_PROGRAM: f32 = 300.0;
 const SCORE_KEYWORD: f32 = 120.0;
 const SCORE_ALL_WORDS_IN_NAMES: f32 = 25.0;
-const SCORE_FUZZY: f32 = 40.0;
+const SCORE_FUZZY_NAME: f32 = 60.0;
+const SCORE_FUZZY_WORD: f32 = 20.0;
 /// Queries longer than this many words (pasted logs) only use their first words for text match.
 const MAX_WORDS: usize = 32;
 
@@ -111,7 +112,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
 
     // 4. Words in names, keywords and descriptions, each field with its analyzer.
     let text: String = {
-        let n = normalize(&req.query);
+        let n = crate::text::space_scripts(&normalize(&req.query));
         n.split_whitespace()
             .take(MAX_WORDS)
             .collect::<Vec<_>>()
@@ -180,24 +181,41 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         }
     }
 
-    // 5. Typos: words the index has never seen get a fuzzy match on names and programs.
-    for t in unknown
+    // 5. Typos: a word the index has never seen is matched with edit distance, first against
+    // whole names and aliases (mimikats -> Mimikatz, schtask -> schtasks.exe), then against
+    // program and name words. A mistyped multi-word name (cobalt strke) is tried whole.
+    let fuzzy = |field: Field, text: &str, prefix: bool, score: f32| -> (Occur, Box<dyn Query>) {
+        let n = text.chars().count();
+        let distance = if prefix {
+            0
+        } else if n >= 8 {
+            2
+        } else {
+            1
+        };
+        let term = Term::from_field_text(field, text);
+        let q = if prefix {
+            FuzzyTermQuery::new_prefix(term, distance, true)
+        } else {
+            FuzzyTermQuery::new(term, distance, true)
+        };
+        (
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(q), score)),
+        )
+    };
+    let typo_words: Vec<&String> = unknown
         .iter()
         .filter(|t| (4..=40).contains(&t.chars().count()))
         .take(6)
-    {
-        let distance = if t.chars().count() >= 8 { 2 } else { 1 };
-        let term = Term::from_field_text(f.code, t);
-        let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
-        should.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(Box::new(fuzzy), SCORE_FUZZY)),
-        ));
-        let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
-        should.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(Box::new(prefix), SCORE_FUZZY)),
-        ));
+        .collect();
+    if !typo_words.is_empty() && key.contains(' ') && key.chars().count() <= 60 {
+        should.push(fuzzy(f.exact, &key, false, SCORE_FUZZY_NAME));
+    }
+    for t in typo_words {
+        should.push(fuzzy(f.exact, t, false, SCORE_FUZZY_NAME));
+        should.push(fuzzy(f.exact, t, true, SCORE_FUZZY_NAME * 0.75));
+        should.push(fuzzy(f.code, t, false, SCORE_FUZZY_WORD));
     }
 
     let mut clauses: Vec<(Occur, Box<dyn Query>)> =

@@ -169,6 +169,8 @@ struct TranslationFile {
     technique: Vec<Translation>,
     #[serde(default)]
     mitigation: Vec<Translation>,
+    #[serde(default)]
+    data_component: Vec<Translation>,
 }
 
 #[derive(Deserialize)]
@@ -212,7 +214,9 @@ impl Curated {
                     .extend(f.alert.into_iter().map(|a| (path.clone(), a)));
             } else if path.starts_with("ja/") {
                 let f: TranslationFile = toml::from_str(&text).map_err(toml_err)?;
-                let all = f.tactic.into_iter().chain(f.technique).chain(f.mitigation);
+                let all = (f.tactic.into_iter().chain(f.technique))
+                    .chain(f.mitigation)
+                    .chain(f.data_component);
                 c.translations.extend(all.map(|t| (path.clone(), t)));
             } else {
                 return Err(err(
