@@ -381,3 +381,32 @@ fn library_search_and_show_are_plain_functions() {
     assert!(b.ships_with_windows);
     assert_eq!(b.techniques[0].id, "T1053.005");
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args([
+            "--index",
+            common::index_dir().to_str().expect("utf-8"),
+            "show",
+            "--lang",
+            "en",
+            "T1059",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kb runs");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("some output");
+    let out = child.wait_with_output().expect("kb ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{err}");
+}

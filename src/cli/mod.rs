@@ -3,7 +3,7 @@
 
 mod render;
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -179,7 +179,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if a.out.json {
                 print_json(&resp)?;
             } else {
-                render::search(&resp, lang(a.out.lang));
+                emit(|out| render::search(out, &resp, lang(a.out.lang)))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -189,14 +189,14 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if a.out.json {
                 print_json(&shown)?;
             } else {
-                render::show(&shown, lang(a.out.lang));
+                emit(|out| render::show(out, &shown, lang(a.out.lang)))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Index(a) => {
             let out = a.out.clone().unwrap_or_else(|| cli.index.clone());
             let m = build_index(cli, &a.sources, &out)?;
-            render::manifest(&m, &out);
+            note(|err| render::manifest(err, &m, &out));
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch(a) => {
@@ -226,7 +226,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let bundles = load_bundles(cli, &a.sources)?;
             let kb = model::build(bundles, &curated);
             let report = model::lint::lint(&curated, &kb);
-            render::lint(&report, &curated);
+            emit(|out| render::lint(out, &report, &curated))?;
             let failed = !report.problems.is_empty() || (a.strict && !report.missing.is_empty());
             Ok(if failed {
                 ExitCode::FAILURE
@@ -239,7 +239,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if o.json {
                 print_json(&kb.manifest)?;
             } else {
-                render::manifest(&kb.manifest, &cli.index);
+                emit(|out| render::manifest(out, &kb.manifest, &cli.index))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -248,8 +248,24 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Error::Other(e.to_string()))?;
-    println!("{s}");
-    Ok(())
+    emit(|out| writeln!(out, "{s}"))
+}
+
+/// Writes to stdout through one buffer. A closed pipe (`kb show T1059 | head`) ends the output
+/// quietly, as it does for other Unix tools.
+fn emit(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match f(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Other(format!("cannot write the output: {e}"))),
+    }
+}
+
+/// Progress and build reports go to stderr; failing to write them is no reason to fail.
+fn note(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+    let _ = f(&mut io::stderr().lock());
 }
 
 /// `--lang`, else the locale: LC_ALL, LC_MESSAGES, LANG starting with "ja" mean Japanese.
@@ -279,7 +295,7 @@ fn open_or_build(cli: &Cli) -> Result<KbIndex> {
             kb_dir: None,
         };
         let m = build_index(cli, &sources, &cli.index)?;
-        render::manifest(&m, &cli.index);
+        note(|err| render::manifest(err, &m, &cli.index));
     }
     KbIndex::open(&cli.index)
 }

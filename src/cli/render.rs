@@ -10,6 +10,7 @@ use attack_kb::query::{SearchResponse, Shown};
 use attack_kb::source::curated::Curated;
 
 use super::Lang;
+use std::io::{self, Write};
 
 /// Long relation lists (T1059 is used by hundreds of programs) are cut in text output.
 const MAX_LIST: usize = 15;
@@ -38,13 +39,13 @@ fn kind_text(kind: Kind, lang: Lang) -> String {
     }
 }
 
-pub fn search(resp: &SearchResponse, lang: Lang) {
+pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Result<()> {
     if resp.results.is_empty() {
         match lang {
-            Lang::Ja => println!("「{}」に一致する項目はありません。", resp.query),
-            Lang::En => println!("nothing matches {:?}", resp.query),
+            Lang::Ja => writeln!(out, "「{}」に一致する項目はありません。", resp.query)?,
+            Lang::En => writeln!(out, "nothing matches {:?}", resp.query)?,
         }
-        return;
+        return Ok(());
     }
     for (i, h) in resp.results.iter().enumerate() {
         let s = &h.stored;
@@ -53,16 +54,17 @@ pub fn search(resp: &SearchResponse, lang: Lang) {
             .as_deref()
             .map(|k| format!(", {k}"))
             .unwrap_or_default();
-        println!(
+        writeln!(
+            out,
             "{:>2}. {}  [{}{}]  {}",
             i + 1,
             s.id,
             kind_text(s.kind, lang),
             sub,
             name_pair(&s.name, s.name_ja.as_deref(), lang)
-        );
+        )?;
         if let Some(via) = &h.via {
-            println!("      ← {via}");
+            writeln!(out, "      ← {via}")?;
         }
         if !s.tactics.is_empty() {
             let label = if lang == Lang::Ja {
@@ -71,7 +73,7 @@ pub fn search(resp: &SearchResponse, lang: Lang) {
                 "tactics"
             };
             let t: Vec<String> = s.tactics.iter().map(|t| ref_text(t, lang)).collect();
-            println!("      {label}: {}", t.join(", "));
+            writeln!(out, "      {label}: {}", t.join(", "))?;
         }
         if !s.techniques.is_empty() {
             let t: Vec<String> = s
@@ -80,33 +82,48 @@ pub fn search(resp: &SearchResponse, lang: Lang) {
                 .take(6)
                 .map(|t| ref_text(t, lang))
                 .collect();
-            println!("      ATT&CK: {}", t.join(", "));
+            writeln!(out, "      ATT&CK: {}", t.join(", "))?;
         }
         let snippet = match lang {
             Lang::Ja => s.snippet_ja.as_deref().unwrap_or(&s.snippet),
             Lang::En => &s.snippet,
         };
         if !snippet.is_empty() {
-            println!("      {snippet}");
+            writeln!(out, "      {snippet}")?;
         }
     }
+    Ok(())
 }
 
-fn section(title_en: &str, title_ja: &str, lang: Lang) {
-    println!();
-    println!("{}", if lang == Lang::Ja { title_ja } else { title_en });
+fn section(out: &mut dyn Write, title_en: &str, title_ja: &str, lang: Lang) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        if lang == Lang::Ja { title_ja } else { title_en }
+    )?;
+    Ok(())
 }
 
-fn list(refs: &[Ref], lang: Lang) {
+fn list(out: &mut dyn Write, refs: &[Ref], lang: Lang) -> io::Result<()> {
     for r in refs.iter().take(MAX_LIST) {
-        println!("  {}", ref_text(r, lang));
+        writeln!(out, "  {}", ref_text(r, lang))?;
     }
     if refs.len() > MAX_LIST {
         match lang {
-            Lang::Ja => println!("  …他 {} 件 (--json ですべて表示)", refs.len() - MAX_LIST),
-            Lang::En => println!("  … and {} more (--json lists all)", refs.len() - MAX_LIST),
+            Lang::Ja => writeln!(
+                out,
+                "  …他 {} 件 (--json ですべて表示)",
+                refs.len() - MAX_LIST
+            )?,
+            Lang::En => writeln!(
+                out,
+                "  … and {} more (--json lists all)",
+                refs.len() - MAX_LIST
+            )?,
         }
     }
+    Ok(())
 }
 
 /// Section titles of each relation, by the kind that owns it.
@@ -144,28 +161,41 @@ fn relation_title(owner: Kind, rel: Rel) -> (&'static str, &'static str) {
     }
 }
 
-pub fn show(shown: &Shown, lang: Lang) {
+pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
     let e = &shown.entity;
     if let Some(r) = &shown.redirected_from {
         match lang {
-            Lang::Ja => println!(
+            Lang::Ja => writeln!(
+                out,
                 "※ {} ({}) は廃止(revoked)され、{} に置き換えられました。\n",
                 r.id, r.name, r.replaced_by.id
-            ),
-            Lang::En => println!(
+            )?,
+            Lang::En => writeln!(
+                out,
                 "note: {} ({}) is revoked; it was replaced by {}.\n",
                 r.id, r.name, r.replaced_by.id
-            ),
+            )?,
         }
     }
-    println!(
+    writeln!(
+        out,
         "{}  [{}]  {}",
         e.id,
         kind_text(e.kind, lang),
         name_pair(&e.name, e.name_ja.as_deref(), lang)
-    );
-    if let Some(s) = &e.subkind {
-        println!("{s}");
+    )?;
+    match (&e.binary, &e.subkind) {
+        (Some(b), _) => writeln!(
+            out,
+            "{}",
+            if lang == Lang::Ja {
+                b.kind.label().1
+            } else {
+                b.kind.label().0
+            }
+        )?,
+        (None, Some(s)) => writeln!(out, "{s}")?,
+        (None, None) => {}
     }
     if !e.aliases.is_empty() || !e.aliases_ja.is_empty() {
         let all: Vec<&str> = e
@@ -174,7 +204,8 @@ pub fn show(shown: &Shown, lang: Lang) {
             .chain(&e.aliases_ja)
             .map(String::as_str)
             .collect();
-        println!(
+        writeln!(
+            out,
             "{}: {}",
             if lang == Lang::Ja {
                 "別名"
@@ -182,11 +213,12 @@ pub fn show(shown: &Shown, lang: Lang) {
                 "aliases"
             },
             all.join(", ")
-        );
+        )?;
     }
     if !e.tactics.is_empty() {
         let t: Vec<String> = e.tactics.iter().map(|t| ref_text(t, lang)).collect();
-        println!(
+        writeln!(
+            out,
             "{}: {}",
             if lang == Lang::Ja {
                 "戦術"
@@ -194,10 +226,11 @@ pub fn show(shown: &Shown, lang: Lang) {
                 "tactics"
             },
             t.join(", ")
-        );
+        )?;
     }
     if !e.platforms.is_empty() {
-        println!(
+        writeln!(
+            out,
             "{}: {}",
             if lang == Lang::Ja {
                 "プラットフォーム"
@@ -205,10 +238,11 @@ pub fn show(shown: &Shown, lang: Lang) {
                 "platforms"
             },
             e.platforms.join(", ")
-        );
+        )?;
     }
     if !e.domains.is_empty() {
-        println!(
+        writeln!(
+            out,
             "{}: {}",
             if lang == Lang::Ja {
                 "ドメイン"
@@ -216,50 +250,57 @@ pub fn show(shown: &Shown, lang: Lang) {
                 "domains"
             },
             e.domains.join(", ")
-        );
+        )?;
     }
     if let Some(u) = &e.url {
-        println!("{u}");
+        writeln!(out, "{u}")?;
     }
     match &e.binary {
-        Some(_) => binary(e, lang),
+        Some(_) => binary(out, e, lang)?,
         None => {
             if lang == Lang::Ja
                 && let Some(s) = &e.summary_ja
             {
-                section("", "概要", lang);
-                println!("{s}");
+                section(out, "", "概要", lang)?;
+                writeln!(out, "{s}")?;
             }
             if !e.description.is_empty() {
-                section("Description", "説明 (MITRE, 英語)", lang);
-                println!("{}", e.description);
+                section(out, "Description", "説明 (MITRE, 英語)", lang)?;
+                writeln!(out, "{}", e.description)?;
             }
             if lang == Lang::En
                 && let Some(s) = &e.summary_ja
             {
-                section("Japanese summary", "", lang);
-                println!("{s}");
+                section(out, "Japanese summary", "", lang)?;
+                writeln!(out, "{s}")?;
             }
         }
     }
     if let Some(d) = &e.detection {
-        section("Detection", "検知", lang);
-        println!("{d}");
+        section(out, "Detection", "検知", lang)?;
+        writeln!(out, "{d}")?;
     }
     for (rel, refs) in &e.relations {
+        if e.binary.is_some() && *rel == Rel::Techniques {
+            continue; // listed with their reasons under "ATT&CK mapping"
+        }
         let (en, ja) = relation_title(e.kind, *rel);
-        section(en, ja, lang);
-        list(refs, lang);
+        section(out, en, ja, lang)?;
+        list(out, refs, lang)?;
     }
+    Ok(())
 }
 
-fn binary(e: &Entity, lang: Lang) {
-    let Some(b) = &e.binary else { return };
+fn binary(out: &mut dyn Write, e: &Entity, lang: Lang) -> io::Result<()> {
+    let Some(b) = &e.binary else {
+        return Ok(());
+    };
     let ja = lang == Lang::Ja;
     let pick = |en: &str, jat: &str| if ja { jat.to_string() } else { en.to_string() };
-    section("What it is", "概要", lang);
-    println!("{}", pick(&b.summary_en, &b.summary_ja));
-    println!(
+    section(out, "What it is", "概要", lang)?;
+    writeln!(out, "{}", pick(&b.summary_en, &b.summary_ja))?;
+    writeln!(
+        out,
         "{}: {}",
         pick("kind", "種別"),
         if ja {
@@ -267,13 +308,15 @@ fn binary(e: &Entity, lang: Lang) {
         } else {
             b.kind.label().0
         }
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{}: {}",
         pick("expected path", "正規のパス"),
         b.paths.join(", ")
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{}: {}   {}: {}",
         pick("ships with Windows", "Windows 標準搭載"),
         if b.ships_with_windows {
@@ -283,19 +326,24 @@ fn binary(e: &Entity, lang: Lang) {
         },
         pick("signer", "署名者"),
         b.signer
-    );
+    )?;
     if let Some(p) = &b.process {
-        section("Expected process facts", "プロセスの正常な姿", lang);
-        println!("{}: {}", pick("parent", "親プロセス"), p.parent);
-        println!("{}: {}", pick("user", "実行ユーザー"), p.user);
-        println!("{}: {}", pick("instances", "インスタンス数"), p.instances);
-        println!("{}", pick(&p.deviations_en, &p.deviations_ja));
+        section(out, "Expected process facts", "プロセスの正常な姿", lang)?;
+        writeln!(out, "{}: {}", pick("parent", "親プロセス"), p.parent)?;
+        writeln!(out, "{}: {}", pick("user", "実行ユーザー"), p.user)?;
+        writeln!(
+            out,
+            "{}: {}",
+            pick("instances", "インスタンス数"),
+            p.instances
+        )?;
+        writeln!(out, "{}", pick(&p.deviations_en, &p.deviations_ja))?;
     }
-    section("Legitimate use", "正規の用途", lang);
-    println!("{}", pick(&b.legit_en, &b.legit_ja));
-    section("How attackers abuse it", "攻撃者による悪用", lang);
-    println!("{}", pick(&b.abuse_en, &b.abuse_ja));
-    section("ATT&CK mapping", "ATT&CK との対応", lang);
+    section(out, "Legitimate use", "正規の用途", lang)?;
+    writeln!(out, "{}", pick(&b.legit_en, &b.legit_ja))?;
+    section(out, "How attackers abuse it", "攻撃者による悪用", lang)?;
+    writeln!(out, "{}", pick(&b.abuse_en, &b.abuse_ja))?;
+    section(out, "ATT&CK mapping", "ATT&CK との対応", lang)?;
     for t in &b.techniques {
         let name = e
             .related(Rel::Techniques)
@@ -303,16 +351,16 @@ fn binary(e: &Entity, lang: Lang) {
             .find(|r| r.id == t.id)
             .map(|r| name_pair(&r.name, r.name_ja.as_deref(), lang))
             .unwrap_or_default();
-        println!("  {} {} — {}", t.id, name, pick(&t.why_en, &t.why_ja));
+        writeln!(out, "  {} {} — {}", t.id, name, pick(&t.why_en, &t.why_ja))?;
     }
     if !b.switches.is_empty() {
-        section("Switches that matter", "注目すべきスイッチ", lang);
+        section(out, "Switches that matter", "注目すべきスイッチ", lang)?;
         for s in &b.switches {
-            println!("  {:<14} {}", s.name, pick(&s.en, &s.ja));
+            writeln!(out, "  {:<14} {}", s.name, pick(&s.en, &s.ja))?;
         }
     }
     if !b.examples.is_empty() {
-        section("Examples", "コマンド例", lang);
+        section(out, "Examples", "コマンド例", lang)?;
         for x in &b.examples {
             let tag = match (x.malicious, ja) {
                 (true, true) => "[悪用]",
@@ -320,62 +368,70 @@ fn binary(e: &Entity, lang: Lang) {
                 (false, true) => "[正規]",
                 (false, false) => "[benign]",
             };
-            println!("  {tag} {}", x.command);
-            println!("      {}", pick(&x.en, &x.ja));
+            writeln!(out, "  {tag} {}", x.command)?;
+            writeln!(out, "      {}", pick(&x.en, &x.ja))?;
         }
     }
-    section("What to check", "調査のポイント", lang);
+    section(out, "What to check", "調査のポイント", lang)?;
     for item in if ja {
         &b.investigate.ja
     } else {
         &b.investigate.en
     } {
-        println!("  - {item}");
+        writeln!(out, "  - {item}")?;
     }
-    println!(
+    writeln!(
+        out,
         "{}: {}",
         pick("false positives", "誤検知"),
         pick(
             &b.investigate.false_positives_en,
             &b.investigate.false_positives_ja
         )
-    );
+    )?;
+    Ok(())
 }
 
-pub fn manifest(m: &Manifest, dir: &Path) {
-    eprintln!(
+pub fn manifest(out: &mut dyn Write, m: &Manifest, dir: &Path) -> io::Result<()> {
+    writeln!(
+        out,
         "index: {} (built {}, {:.2} s)",
         dir.display(),
         m.built_at,
         m.build_seconds
-    );
+    )?;
     for s in &m.sources {
-        eprintln!(
+        writeln!(
+            out,
             "  source: {} — {} ATT&CK {} (STIX {}), {} objects",
             s.path, s.domain, s.version, s.spec_version, s.objects
-        );
+        )?;
     }
     let counts: Vec<String> = m.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    eprintln!("  entities: {}", counts.join(", "));
-    eprintln!(
+    writeln!(out, "  entities: {}", counts.join(", "))?;
+    writeln!(
+        out,
         "  revoked IDs redirected: {}; warnings: {}",
         m.revoked, m.warnings
-    );
+    )?;
+    Ok(())
 }
 
-pub fn lint(r: &Report, c: &Curated) {
+pub fn lint(out: &mut dyn Write, r: &Report, c: &Curated) -> io::Result<()> {
     for p in &r.problems {
-        println!("problem: {p}");
+        writeln!(out, "problem: {p}")?;
     }
     for m in &r.missing {
-        println!("missing: {m}");
+        writeln!(out, "missing: {m}")?;
     }
-    println!(
+    writeln!(
+        out,
         "kb/: {} translations, {} binaries, {} alerts; {} problems, {} untranslated",
         c.translations.len(),
         c.binaries.len(),
         c.alerts.len(),
         r.problems.len(),
         r.missing.len()
-    );
+    )?;
+    Ok(())
 }

@@ -346,13 +346,18 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         if o.x_mitre_deprecated {
             continue;
         }
-        let mut e = Entity::new(&id, kind, name);
+        // Analytics are all called "Analytic 1234"; the platform tells them apart in a list.
+        let name = match (kind, o.x_mitre_platforms.is_empty()) {
+            (Kind::Analytic, false) => format!("{name} ({})", o.x_mitre_platforms.join(", ")),
+            _ => name.to_string(),
+        };
+        let mut e = Entity::new(&id, kind, &name);
         e.description = crate::text::clean_description(o.description.as_deref().unwrap_or(""));
         e.aliases = o
             .aliases
             .iter()
             .chain(&o.x_mitre_aliases)
-            .filter(|a| *a != name)
+            .filter(|a| **a != name)
             .cloned()
             .collect::<BTreeSet<_>>()
             .into_iter()
