@@ -300,27 +300,34 @@ impl Drop for Server {
     }
 }
 
+/// `kb --data DATA fetch --domain D --version V --from FROM`
+fn fetch(data: &std::path::Path, domain: &str, version: &str, from: &str) -> std::process::Output {
+    let data = data.to_str().expect("utf-8");
+    let args = [
+        "--data",
+        data,
+        "fetch",
+        "--domain",
+        domain,
+        "--version",
+        version,
+        "--from",
+        from,
+    ];
+    kb_in(&data_index(data), &args, &[])
+}
+
+fn data_index(data: &str) -> std::path::PathBuf {
+    std::path::Path::new(data).with_file_name("index")
+}
+
 #[test]
 fn fetch_from_a_local_http_mirror_and_from_a_folder() {
     let server = Server::start();
     let dir = scratch("fetch");
     let data = dir.join("data");
     let url = format!("http://127.0.0.1:{}", server.port);
-    let o = kb_in(
-        &dir.join("index"),
-        &[
-            "--data",
-            data.to_str().expect("utf-8"),
-            "fetch",
-            "--domain",
-            "ics",
-            "--version",
-            "18.1",
-            "--from",
-            &url,
-        ],
-        &[],
-    );
+    let o = fetch(&data, "ics", "18.1", &url);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let got = data.join("ics-attack-18.1.json");
     assert_eq!(
@@ -335,39 +342,16 @@ fn fetch_from_a_local_http_mirror_and_from_a_folder() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
-    let o = kb_in(
-        &dir.join("index"),
-        &[
-            "--data",
-            data.to_str().expect("utf-8"),
-            "fetch",
-            "--domain",
-            "mobile",
-            "--version",
-            "18.1",
-            "--from",
-            attack_dir().to_str().expect("utf-8"),
-        ],
-        &[],
+    let o = fetch(
+        &data,
+        "mobile",
+        "18.1",
+        attack_dir().to_str().expect("utf-8"),
     );
     assert!(o.status.success());
     assert!(data.join("mobile-attack-18.1.json").is_file());
 
-    let o = kb_in(
-        &dir.join("index"),
-        &[
-            "--data",
-            data.to_str().expect("utf-8"),
-            "fetch",
-            "--domain",
-            "ics",
-            "--version",
-            "9.9",
-            "--from",
-            &url,
-        ],
-        &[],
-    );
+    let o = fetch(&data, "ics", "9.9", &url);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("ics-attack-9.9.json"));
     assert!(!data.join("ics-attack-9.9.json").exists());

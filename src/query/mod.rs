@@ -357,18 +357,23 @@ fn prior(searcher: &Searcher, addr: DocAddress) -> f32 {
 }
 
 fn stored_hit(searcher: &Searcher, kb: &KbIndex, addr: DocAddress) -> Result<StoredHit> {
+    stored_json(searcher, addr, kb.fields.hit)
+}
+
+/// A JSON document stored in `field` of the document at `addr` (the hit or the full record).
+fn stored_json<T: serde::de::DeserializeOwned>(
+    searcher: &Searcher,
+    addr: DocAddress,
+    field: Field,
+) -> Result<T> {
     let doc: TantivyDocument = searcher.doc(addr)?;
+    let damaged =
+        |why: String| Error::Index(format!("damaged index ({why}); rebuild it with `kb index`"));
     let json = doc
-        .get_first(kb.fields.hit)
+        .get_first(field)
         .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            Error::Index("index document without a stored hit; rebuild with `kb index`".into())
-        })?;
-    serde_json::from_str(json).map_err(|e| {
-        Error::Index(format!(
-            "damaged index record: {e}; rebuild with `kb index`"
-        ))
-    })
+        .ok_or_else(|| damaged("a document lacks its stored record".into()))?;
+    serde_json::from_str(json).map_err(|e| damaged(e.to_string()))
 }
 
 /// An alert title is a pointer: an analyst who pastes one wants the technique behind it. When
@@ -483,18 +488,7 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
 }
 
 fn record(searcher: &Searcher, kb: &KbIndex, addr: DocAddress) -> Result<Entity> {
-    let doc: TantivyDocument = searcher.doc(addr)?;
-    let json = doc
-        .get_first(kb.fields.record)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            Error::Index("index document without a record; rebuild with `kb index`".into())
-        })?;
-    serde_json::from_str(json).map_err(|e| {
-        Error::Index(format!(
-            "damaged index record: {e}; rebuild with `kb index`"
-        ))
-    })
+    stored_json(searcher, addr, kb.fields.record)
 }
 
 fn shell_quote(s: &str) -> String {
