@@ -76,7 +76,8 @@ struct SearchArgs {
     #[arg(long, short = 'n', default_value_t = 10)]
     limit: usize,
     /// Only these kinds (technique, tactic, group, software, mitigation, campaign, binary, alert,
-    /// detection-strategy, analytic, data-source, data-component, asset); repeatable.
+    /// detection-strategy, analytic, data-source, data-component, asset); repeatable or
+    /// comma-separated.
     #[arg(long, short = 'k')]
     kind: Vec<String>,
     /// Only entities of this tactic (TA0003, persistence, 常設).
@@ -161,6 +162,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let kinds = a
                 .kind
                 .iter()
+                .flat_map(|k| k.split(','))
                 .map(|k| {
                     Kind::parse(k).ok_or_else(|| {
                         let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();

@@ -60,24 +60,43 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
         }
     };
 
+    let loaded: Vec<&str> = kb.sources.iter().map(|s| s.domain.as_str()).collect();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (file, t) in &c.translations {
         if let Some(prev) = seen.insert(t.id.clone(), file.clone()) {
             r.problems
                 .push(format!("{file}: {} is also translated in {prev}", t.id));
         }
-        check_id(
-            &mut r,
-            file,
-            &t.id,
-            &[
-                Kind::Tactic,
-                Kind::Technique,
-                Kind::Mitigation,
-                Kind::DataComponent,
-            ],
-        );
-        ja(&mut r, file, &format!("{} name", t.id), &t.name);
+        // Mobile and ICS entries are checked when their bundle is loaded.
+        let domain = t.domain.as_deref().unwrap_or("enterprise-attack");
+        if !loaded.contains(&domain) {
+            continue;
+        }
+        let kinds = [
+            Kind::Tactic,
+            Kind::Technique,
+            Kind::Mitigation,
+            Kind::DataComponent,
+            Kind::Group,
+            Kind::Software,
+            Kind::Campaign,
+        ];
+        check_id(&mut r, file, &t.id, &kinds);
+        let proper_noun = live
+            .get(&t.id.to_ascii_uppercase())
+            .is_some_and(|k| matches!(k, Kind::Group | Kind::Software | Kind::Campaign));
+        match &t.name {
+            Some(name) => ja(&mut r, file, &format!("{} name", t.id), name),
+            None if proper_noun => {
+                if t.summary.is_none() {
+                    r.problems
+                        .push(format!("{file}: {} has neither name nor summary", t.id));
+                }
+            }
+            None => r
+                .problems
+                .push(format!("{file}: {} needs a Japanese name", t.id)),
+        }
         if let Some(s) = &t.summary {
             ja(&mut r, file, &format!("{} summary", t.id), s);
         }

@@ -568,7 +568,7 @@ fn add_curated(entities: &mut Vec<Entity>, links: &mut Vec<(usize, Rel, usize)>,
     let tr = c.translation_map();
     for e in entities.iter_mut() {
         if let Some(t) = tr.get(e.id.as_str()) {
-            e.name_ja = Some(t.name.clone());
+            e.name_ja = t.name.clone();
             e.aliases_ja = t.aliases.clone();
             e.aliases.extend(t.aliases_en.iter().cloned());
             e.summary_ja = t.summary.clone();

@@ -22,8 +22,11 @@ pub struct Translation {
     /// a bundle of that domain is loaded.
     #[serde(default)]
     pub domain: Option<String>,
-    /// The preferred Japanese name.
-    pub name: String,
+    /// The preferred Japanese name. Required for tactics, techniques, mitigations and data
+    /// components; groups, software and campaigns keep their own name unless Japanese writing
+    /// has an established one (ラザルス).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Other names that mean exactly this object (an exact match ranks it first).
     #[serde(default)]
     pub aliases: Vec<String>,
@@ -171,6 +174,12 @@ struct TranslationFile {
     mitigation: Vec<Translation>,
     #[serde(default)]
     data_component: Vec<Translation>,
+    #[serde(default)]
+    group: Vec<Translation>,
+    #[serde(default)]
+    software: Vec<Translation>,
+    #[serde(default)]
+    campaign: Vec<Translation>,
 }
 
 #[derive(Deserialize)]
@@ -216,7 +225,10 @@ impl Curated {
                 let f: TranslationFile = toml::from_str(&text).map_err(toml_err)?;
                 let all = (f.tactic.into_iter().chain(f.technique))
                     .chain(f.mitigation)
-                    .chain(f.data_component);
+                    .chain(f.data_component)
+                    .chain(f.group)
+                    .chain(f.software)
+                    .chain(f.campaign);
                 c.translations.extend(all.map(|t| (path.clone(), t)));
             } else {
                 return Err(err(
