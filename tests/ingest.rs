@@ -196,3 +196,18 @@ fn an_object_missing_a_field_is_skipped_with_a_warning() {
     assert!(b.warnings[0].contains("attack-pattern--2") && b.warnings[0].contains("name"));
     assert_eq!(b.info.version, "9.9");
 }
+
+#[test]
+fn two_releases_of_one_domain_keep_only_the_newest() {
+    let kb = load_kb(&[ENTERPRISE_17, ENTERPRISE]);
+    assert_eq!(kb.sources.len(), 1);
+    assert_eq!(kb.sources[0].version, "18.1");
+    assert!(
+        kb.warnings
+            .iter()
+            .any(|w| w.contains("17.1 is older than 18.1")),
+        "{:?}",
+        kb.warnings
+    );
+    assert_eq!(kb.counts()[&Kind::Technique], 691);
+}

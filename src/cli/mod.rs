@@ -225,8 +225,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Lint(a) => {
             let curated = load_curated(&a.sources)?;
-            let bundles = load_bundles(cli, &a.sources)?;
-            let kb = model::build(bundles, &curated);
+            let kb = load_kb(cli, &a.sources, &curated)?;
             let report = model::lint::lint(&curated, &kb);
             emit(|out| render::lint(out, &report, &curated))?;
             let failed = !report.problems.is_empty() || (a.strict && !report.missing.is_empty());
@@ -326,24 +325,29 @@ fn source_paths(cli: &Cli, s: &SourceArgs) -> Result<Vec<PathBuf>> {
     )))
 }
 
-fn load_bundles(cli: &Cli, s: &SourceArgs) -> Result<Vec<stix::Bundle>> {
+/// Reads the bundles and links them with the curated files, reporting what was skipped.
+fn load_kb(cli: &Cli, s: &SourceArgs, curated: &Curated) -> Result<model::Kb> {
     let files = source::bundle_files(&source_paths(cli, s)?)?;
-    let mut bundles = Vec::new();
-    for f in files {
-        let b = stix::read_bundle(&f)?;
-        for w in &b.warnings {
-            eprintln!("kb: warning: {w}");
-        }
-        bundles.push(b);
+    let bundles = files
+        .iter()
+        .map(|f| stix::read_bundle(f))
+        .collect::<Result<Vec<_>>>()?;
+    let kb = model::build(bundles, curated);
+    // A damaged bundle can skip thousands of objects: show the first lines and a count.
+    const SHOWN: usize = 20;
+    for w in kb.warnings.iter().take(SHOWN) {
+        eprintln!("kb: warning: {w}");
     }
-    Ok(bundles)
+    if kb.warnings.len() > SHOWN {
+        eprintln!("kb: … and {} more warnings", kb.warnings.len() - SHOWN);
+    }
+    Ok(kb)
 }
 
 fn build_index(cli: &Cli, s: &SourceArgs, out: &Path) -> Result<Manifest> {
     let started = Instant::now();
     let curated = load_curated(s)?;
-    let bundles = load_bundles(cli, s)?;
-    let kb = model::build(bundles, &curated);
+    let kb = load_kb(cli, s, &curated)?;
     let bar = progress_bar(kb.entities.len());
     let tick = |done: usize, _total: usize| {
         if let Some(b) = &bar {

@@ -285,6 +285,8 @@ struct Merged {
 /// the most recently modified copy wins.
 pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     let mut kb = Kb::default();
+    let (bundles, skipped) = newest_per_domain(bundles);
+    kb.warnings.extend(skipped);
     let mut objects: HashMap<String, Merged> = HashMap::new();
     let mut relationships = Vec::new();
     let mut matrices = Vec::new();
@@ -515,6 +517,41 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     kb.redirects.dedup_by(|a, b| a.id == b.id);
     kb.entities = entities;
     kb
+}
+
+/// Two releases of one domain (enterprise 17.1 and 18.1 in one folder) are not merged: objects
+/// that the newer release dropped would come back from the older one. The newest release wins.
+fn newest_per_domain(bundles: Vec<Bundle>) -> (Vec<Bundle>, Vec<String>) {
+    let version_key = |b: &Bundle| -> Vec<u32> {
+        b.info
+            .version
+            .split('.')
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    let mut kept: Vec<Bundle> = Vec::new();
+    let mut skipped = Vec::new();
+    for b in bundles {
+        match kept.iter().position(|k| k.info.domain == b.info.domain) {
+            Some(i) => {
+                let (older, newer) = if version_key(&b) > version_key(&kept[i]) {
+                    (std::mem::replace(&mut kept[i], b), &kept[i])
+                } else {
+                    (b, &kept[i])
+                };
+                skipped.push(format!(
+                    "{}: {} {} is older than {} in {}; not indexed",
+                    older.info.path,
+                    older.info.domain,
+                    older.info.version,
+                    newer.info.version,
+                    newer.info.path
+                ));
+            }
+            None => kept.push(b),
+        }
+    }
+    (kept, skipped)
 }
 
 fn rel_for(kind: Kind) -> Rel {
