@@ -365,9 +365,17 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
             }
         }
     }
-    // A catalogue entry's keywords describe what it does ("remote desktop" for mstsc.exe); as
-    // whole-query matches they would outrank the technique that the concept names.
-    if !matches!(e.kind, Kind::Binary | Kind::Alert) {
+    // Keywords of techniques and tactics are synonyms of a concept ("schtasks", "常設"): a query
+    // that is exactly one of them means that entity. Elsewhere they only describe: what a
+    // program does ("remote desktop" for mstsc.exe), or a group's country and a malware's family
+    // (北朝鮮, ランサムウェア). As whole-query matches those would outrank the technique that the
+    // concept names, so they count as description text.
+    let synonyms = matches!(
+        e.kind,
+        Kind::Tactic | Kind::Technique | Kind::Mitigation | Kind::DataComponent
+    );
+    let attributes = matches!(e.kind, Kind::Group | Kind::Software | Kind::Campaign);
+    if synonyms {
         for k in e.keywords_en.iter().chain(&e.keywords_ja) {
             d.add_text(f.exact_kw, exact_key(k));
         }
@@ -386,20 +394,31 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
     for n in e.name_ja.iter().chain(&e.aliases_ja) {
         d.add_text(names_ja, normalize(n));
     }
+    let (kw_en, kw_ja) = if attributes {
+        (f.text_en, f.text_ja)
+    } else {
+        (f.keywords_en, f.keywords_ja)
+    };
     for k in &e.keywords_en {
-        d.add_text(f.keywords_en, normalize(k));
+        d.add_text(kw_en, normalize(k));
     }
     for k in &e.keywords_ja {
-        d.add_text(f.keywords_ja, normalize(k));
+        d.add_text(kw_ja, normalize(k));
     }
     // Names, aliases and keywords together: "all query words present" is judged on these.
+    let keywords = |list: &'_ [String]| if attributes { &[][..] } else { list }.to_vec();
     for t in std::iter::once(&e.name)
         .chain(&e.aliases)
-        .chain(&e.keywords_en)
+        .chain(&keywords(&e.keywords_en))
     {
         d.add_text(f.terms_en, normalize(t));
     }
-    for t in e.name_ja.iter().chain(&e.aliases_ja).chain(&e.keywords_ja) {
+    for t in e
+        .name_ja
+        .iter()
+        .chain(&e.aliases_ja)
+        .chain(&keywords(&e.keywords_ja))
+    {
         d.add_text(f.terms_ja, normalize(t));
         d.add_text(f.grams_ja, normalize(t));
     }

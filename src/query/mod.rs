@@ -86,7 +86,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         .filter(|w| looks_like_id(w))
         .collect();
     if !id_words.is_empty() {
-        let redirects = kb.redirects().unwrap_or_default();
+        let redirects = kb.redirects()?;
         for w in &id_words {
             should.push(constant(f.id, w, SCORE_ID));
             if let Some(r) = redirects.iter().find(|r| r.id.eq_ignore_ascii_case(w)) {
@@ -102,7 +102,13 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
 
     // 2. The whole query as a name, alias or keyword.
     should.push(constant(f.exact, &key, SCORE_EXACT));
-    should.push(constant(f.exact_kw, &key, SCORE_KEYWORD));
+    // A keyword shared by several techniques (ランサムウェア) says less about each of them: its
+    // weight is split among them and the text decides.
+    let sharing = searcher
+        .doc_freq(&Term::from_field_text(f.exact_kw, &key))
+        .unwrap_or(1)
+        .max(1);
+    should.push(constant(f.exact_kw, &key, SCORE_KEYWORD / sharing as f32));
 
     // 3. A command line: its first word names the program.
     if words.len() > 1 {
