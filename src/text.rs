@@ -12,7 +12,9 @@ pub fn normalize(s: &str) -> String {
 /// string removed, inner runs of white space folded to one space.
 pub fn exact_key(s: &str) -> String {
     let n = normalize(s);
-    let t = n.trim().trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    let t = n
+        .trim()
+        .trim_matches(|c| matches!(c, '"' | '\'' | '`' | '「' | '」' | '『' | '』' | '【' | '】' | '“' | '”'));
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -177,6 +179,7 @@ mod tests {
     fn full_width_ids_normalise() {
         assert_eq!(normalize("ＴＡ０００３"), "ta0003");
         assert_eq!(exact_key("  \"Cozy   Bear\" "), "cozy bear");
+        assert_eq!(exact_key("「常設」"), "常設");
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             Kind::Group,
             Kind::Software,
             Kind::Campaign,
+            Kind::Asset,
+            Kind::DetectionStrategy,
         ];
         check_id(&mut r, file, &t.id, &kinds);
         let proper_noun = live

@@ -180,6 +180,10 @@ struct TranslationFile {
     software: Vec<Translation>,
     #[serde(default)]
     campaign: Vec<Translation>,
+    #[serde(default)]
+    asset: Vec<Translation>,
+    #[serde(default)]
+    detection_strategy: Vec<Translation>,
 }
 
 #[derive(Deserialize)]
@@ -228,7 +232,9 @@ impl Curated {
                     .chain(f.data_component)
                     .chain(f.group)
                     .chain(f.software)
-                    .chain(f.campaign);
+                    .chain(f.campaign)
+                    .chain(f.asset)
+                    .chain(f.detection_strategy);
                 c.translations.extend(all.map(|t| (path.clone(), t)));
             } else {
                 return Err(err(
