@@ -12,9 +12,12 @@ pub fn normalize(s: &str) -> String {
 /// string removed, inner runs of white space folded to one space.
 pub fn exact_key(s: &str) -> String {
     let n = normalize(s);
-    let t = n
-        .trim()
-        .trim_matches(|c| matches!(c, '"' | '\'' | '`' | '「' | '」' | '『' | '』' | '【' | '】' | '“' | '”'));
+    let t = n.trim().trim_matches(|c| {
+        matches!(
+            c,
+            '"' | '\'' | '`' | '「' | '」' | '『' | '』' | '【' | '】' | '“' | '”'
+        )
+    });
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -7,7 +7,7 @@ use attack_kb::index::Manifest;
 use attack_kb::model::lint::Report;
 use attack_kb::model::{Entity, Kind, Ref, Rel};
 use attack_kb::query::{SearchResponse, Shown};
-use attack_kb::source::curated::Curated;
+use attack_kb::source::curated::{BinaryKind, Curated};
 
 use super::Lang;
 use std::io::{self, Write};
@@ -19,6 +19,8 @@ fn name_pair(name: &str, name_ja: Option<&str>, lang: Lang) -> String {
     match (lang, name_ja) {
         (_, None) => name.to_string(),
         (_, Some(j)) if j == name => name.to_string(),
+        // "Windows ログオン アプリケーション (winlogon.exe)" already says its English name.
+        (Lang::Ja, Some(j)) if j.to_lowercase().contains(&name.to_lowercase()) => j.to_string(),
         (Lang::Ja, Some(j)) => format!("{j} ({name})"),
         (Lang::En, Some(j)) => format!("{name} / {j}"),
     }
@@ -30,6 +32,21 @@ fn ref_text(r: &Ref, lang: Lang) -> String {
         r.id,
         name_pair(&r.name, r.name_ja.as_deref(), lang)
     )
+}
+
+/// A binary's catalogue kind or a software's type, in the output language.
+fn subkind_text(kind: Kind, sub: &str, lang: Lang) -> String {
+    let ja = lang == Lang::Ja;
+    match (kind, sub) {
+        (Kind::Binary, s) => match BinaryKind::from_slug(s) {
+            Some(k) if ja => k.label().1.to_string(),
+            Some(k) => k.label().0.to_string(),
+            None => s.to_string(),
+        },
+        (Kind::Software, "malware") if ja => "マルウェア".into(),
+        (Kind::Software, "tool") if ja => "ツール".into(),
+        (_, s) => s.to_string(),
+    }
 }
 
 fn kind_text(kind: Kind, lang: Lang) -> String {
@@ -52,7 +69,7 @@ pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Res
         let sub = s
             .subkind
             .as_deref()
-            .map(|k| format!(", {k}"))
+            .map(|k| format!(", {}", subkind_text(s.kind, k, lang)))
             .unwrap_or_default();
         writeln!(
             out,
@@ -184,18 +201,9 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
         kind_text(e.kind, lang),
         name_pair(&e.name, e.name_ja.as_deref(), lang)
     )?;
-    match (&e.binary, &e.subkind) {
-        (Some(b), _) => writeln!(
-            out,
-            "{}",
-            if lang == Lang::Ja {
-                b.kind.label().1
-            } else {
-                b.kind.label().0
-            }
-        )?,
-        (None, Some(s)) => writeln!(out, "{s}")?,
-        (None, None) => {}
+    // A binary's kind is printed with its other facts below.
+    if let (Some(sub), None) = (&e.subkind, &e.binary) {
+        writeln!(out, "{}", subkind_text(e.kind, sub, lang))?;
     }
     if !e.aliases.is_empty() || !e.aliases_ja.is_empty() {
         let all: Vec<&str> = e

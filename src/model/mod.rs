@@ -179,7 +179,8 @@ pub struct Entity {
     pub platforms: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tactics: Vec<Ref>,
-    /// malware/tool for software, the catalogue kind for binaries.
+    /// malware/tool for software, the catalogue kind (`builtin`, `system-process`, ...) for
+    /// binaries, the product for alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subkind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -656,7 +657,7 @@ fn add_curated(entities: &mut Vec<Entity>, links: &mut Vec<(usize, Rel, usize)>,
         e.keywords_ja = b.keywords_ja.clone();
         e.domains = vec!["enterprise-attack".into()];
         e.platforms = vec!["Windows".into()];
-        e.subkind = Some(b.kind.label().0.to_string());
+        e.subkind = Some(b.kind.slug().to_string());
         let ids: Vec<&str> = b.techniques.iter().map(|t| t.id.as_str()).collect();
         e.tactics = tactics_of(entities, &ids);
         e.binary = Some(b.clone());

@@ -86,6 +86,32 @@ pub enum BinaryKind {
 }
 
 impl BinaryKind {
+    const ALL: [BinaryKind; 6] = [
+        BinaryKind::Builtin,
+        BinaryKind::Library,
+        BinaryKind::Script,
+        BinaryKind::MsExtra,
+        BinaryKind::AdminTool,
+        BinaryKind::SystemProcess,
+    ];
+
+    /// The name used in kb/ files (`builtin`, `system-process`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            BinaryKind::Builtin => "builtin",
+            BinaryKind::Library => "library",
+            BinaryKind::Script => "script",
+            BinaryKind::MsExtra => "ms-extra",
+            BinaryKind::AdminTool => "admin-tool",
+            BinaryKind::SystemProcess => "system-process",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<BinaryKind> {
+        BinaryKind::ALL.into_iter().find(|k| k.slug() == s)
+    }
+
+    /// (English, Japanese) label.
     pub fn label(self) -> (&'static str, &'static str) {
         match self {
             BinaryKind::Builtin => ("built-in Windows binary", "Windows 標準のプログラム"),
