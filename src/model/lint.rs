@@ -12,7 +12,7 @@ use crate::text::has_japanese;
 pub struct Report {
     /// Errors in kb/ itself: wrong IDs, missing Japanese, duplicates.
     pub problems: Vec<String>,
-    /// Live ATT&CK objects that kb/ does not translate yet.
+    /// Live ATT&CK objects that kb/ does not translate yet: the to-do list of a new release.
     pub missing: Vec<String>,
 }
 
@@ -197,8 +197,22 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
 
     for e in &kb.entities {
         let enterprise = e.domains.iter().any(|d| d == "enterprise-attack");
-        let needs_summary = enterprise && matches!(e.kind, Kind::Technique | Kind::Tactic);
-        let needs_name = needs_summary || e.kind == Kind::Tactic;
+        // Every user-facing ATT&CK object has Japanese: a name where the English name is a
+        // description, a summary where it is a proper noun (groups, software, campaigns).
+        let needs_name = matches!(
+            e.kind,
+            Kind::Tactic
+                | Kind::Technique
+                | Kind::Mitigation
+                | Kind::DataComponent
+                | Kind::DetectionStrategy
+                | Kind::Asset
+        );
+        let needs_summary = match e.kind {
+            Kind::Technique | Kind::Group | Kind::Software | Kind::Campaign => true,
+            Kind::Tactic => enterprise,
+            _ => false,
+        };
         if needs_name && e.name_ja.is_none() {
             r.missing.push(format!(
                 "{} {} ({}): no Japanese name",
