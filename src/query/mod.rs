@@ -100,7 +100,9 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         }
     }
 
-    // 2. The whole query as a name, alias or keyword.
+    // 2. The whole query as an ID of any form (netsh.exe, an alert's slug), a name or alias, or
+    // a keyword: an ID is more specific than a name that others share.
+    should.push(constant(f.id, &key, SCORE_EXACT + 50.0));
     should.push(constant(f.exact, &key, SCORE_EXACT));
     // A keyword shared by several techniques (ランサムウェア) says less about each of them: its
     // weight is split among them and the text decides.
