@@ -279,3 +279,39 @@ fn results_carry_japanese_names_and_tactics() {
             .is_some_and(attack_kb::text::has_japanese)
     );
 }
+
+#[test]
+fn every_catalogue_entry_is_found_first_by_its_file_name() {
+    let kb = open();
+    let curated = attack_kb::source::curated::Curated::embedded().expect("kb/");
+    let misses: Vec<String> = curated
+        .binaries
+        .iter()
+        .filter_map(|(_, b)| {
+            let got = ids(&search(&kb, &b.id));
+            (got.first() != Some(&b.id))
+                .then(|| format!("{} -> {:?}", b.id, &got[..got.len().min(3)]))
+        })
+        .collect();
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
+
+#[test]
+fn every_alert_title_in_either_language_leads_to_its_technique() {
+    let kb = open();
+    let curated = attack_kb::source::curated::Curated::embedded().expect("kb/");
+    let mut misses = Vec::new();
+    for (_, a) in &curated.alerts {
+        for title in [&a.title_en, &a.title_ja] {
+            let got = ids(&search(&kb, title));
+            if got.first() != Some(&a.techniques[0]) {
+                misses.push(format!(
+                    "{title} -> {:?}, want {}",
+                    &got[..got.len().min(3)],
+                    a.techniques[0]
+                ));
+            }
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
+}
