@@ -73,6 +73,7 @@ struct SearchArgs {
     /// `--`, so its switches are not read as kb's options.
     #[arg(required = true, num_args = 1..)]
     query: Vec<String>,
+    /// How many results to print (1-500).
     #[arg(long, short = 'n', default_value_t = 10)]
     limit: usize,
     /// Only these kinds (technique, tactic, group, software, mitigation, campaign, binary, alert,
