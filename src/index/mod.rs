@@ -141,15 +141,11 @@ impl KbIndex {
     /// Opens the live generation of an index folder. Should a rebuild swap generations while this
     /// reader opens one, it opens the new live one instead.
     pub fn open(root: &Path) -> Result<KbIndex> {
+        let current = || std::fs::read_to_string(root.join("CURRENT")).ok();
+        let before = current();
         match KbIndex::open_live(root) {
-            Ok(kb) => Ok(kb),
-            Err(first) => {
-                let again = live_generation(root).ok();
-                match again {
-                    Some(_) => KbIndex::open_live(root),
-                    None => Err(first),
-                }
-            }
+            Err(_) if current() != before => KbIndex::open_live(root),
+            result => result,
         }
     }
 
@@ -183,7 +179,11 @@ impl KbIndex {
             )));
         }
         analysis::register(&index)?;
-        let reader = index.reader()?;
+        // A generation never changes once written: no reload watcher is needed.
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()?;
         Ok(KbIndex {
             index,
             reader,
