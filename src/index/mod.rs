@@ -313,7 +313,8 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
 }
 
 /// Per-kind prior, in thousandths, so that equal text matches rank the kinds analysts look for
-/// first; well-connected entities (much-used techniques) get up to 8% more.
+/// first; well-connected entities (much-used techniques) get up to 8% more, Mobile- and ICS-only
+/// ones less.
 fn weight(e: &Entity) -> u64 {
     let base: f64 = match e.kind {
         Kind::Tactic => 1100.0,
@@ -332,7 +333,15 @@ fn weight(e: &Entity) -> u64 {
     };
     let links: usize = e.relations.values().map(Vec::len).sum();
     let popularity = (1.0 + links as f64).ln().min(8.0) / 100.0;
-    (base * (1.0 + popularity)) as u64
+    // kb serves enterprise SOCs first: where a Mobile or ICS object matches as well as an
+    // Enterprise one (Phishing, Data Encrypted for Impact), the Enterprise one leads. --domain
+    // picks Mobile or ICS explicitly.
+    let domain = if e.domains.iter().any(|d| d == "enterprise-attack") {
+        1.0
+    } else {
+        0.75
+    };
+    (base * domain * (1.0 + popularity)) as u64
 }
 
 fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
