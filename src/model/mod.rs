@@ -479,27 +479,21 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         }
     }
     // A technique shows the analytics of its detection strategies directly.
-    let det_analytics: Vec<(usize, usize)> = links
-        .iter()
-        .filter(|(s, r, _)| *r == Rel::Analytics && entities[*s].kind == Kind::DetectionStrategy)
-        .map(|(s, _, t)| (*s, *t))
-        .collect();
-    let tech_dets: Vec<(usize, usize)> = links
-        .iter()
-        .filter(|(s, r, t)| {
-            *r == Rel::DetectionStrategies
-                && entities[*s].kind == Kind::Technique
-                && entities[*t].kind == Kind::DetectionStrategy
-        })
-        .map(|(s, _, t)| (*s, *t))
-        .collect();
-    for (tech, det) in tech_dets {
-        for &(d, a) in &det_analytics {
-            if d == det {
-                links.push((tech, Rel::Analytics, a));
-            }
+    let mut analytics_of: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &(s, r, t) in &links {
+        if r == Rel::Analytics && entities[s].kind == Kind::DetectionStrategy {
+            analytics_of.entry(s).or_default().push(t);
         }
     }
+    let derived: Vec<(usize, Rel, usize)> = links
+        .iter()
+        .filter(|(s, r, _)| *r == Rel::DetectionStrategies && entities[*s].kind == Kind::Technique)
+        .flat_map(|&(tech, _, det)| {
+            let analytics = analytics_of.get(&det).map_or(&[][..], Vec::as_slice);
+            analytics.iter().map(move |&a| (tech, Rel::Analytics, a))
+        })
+        .collect();
+    links.extend(derived);
 
     add_curated(&mut entities, &mut links, curated);
 
