@@ -396,3 +396,58 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
 }
+
+#[test]
+fn an_unreadable_index_is_rebuilt_by_the_next_search() {
+    let dir = scratch("unreadable");
+    let index = dir.join("index");
+    std::fs::create_dir_all(index.join("gen-old")).expect("mkdir");
+    std::fs::write(index.join("CURRENT"), "gen-old").expect("write");
+    std::fs::write(
+        index.join("gen-old/manifest.json"),
+        "{\"schema_version\": 0}",
+    )
+    .expect("write");
+    let ics = bundle(ICS);
+    let o = kb_in(
+        &index,
+        &["search", "--json", "T0800"],
+        &[("KB_ATTACK", ics.to_str().expect("utf-8"))],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rebuilding it now"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["results"][0]["id"], "T0800");
+}
+
+#[test]
+fn an_index_of_other_curated_data_is_pointed_out() {
+    let dir = scratch("stale");
+    let kbdir = dir.join("kb");
+    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
+    std::fs::write(
+        kbdir.join("ja/t.toml"),
+        "[[tactic]]\nid = \"TA0108\"\ndomain = \"ics-attack\"\nname = \"初期アクセス\"\n",
+    )
+    .expect("write");
+    let index = dir.join("index");
+    let ics = bundle(ICS);
+    let args = [
+        "index",
+        "--kb",
+        kbdir.to_str().expect("utf-8"),
+        "--attack",
+        ics.to_str().expect("utf-8"),
+    ];
+    assert!(kb_in(&index, &args, &[]).status.success());
+    let o = kb_in(&index, &["search", "T0800"], &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`kb index` rebuilds it"));
+    let fresh = kb_in(
+        &index,
+        &["index", "--attack", ics.to_str().expect("utf-8")],
+        &[],
+    );
+    assert!(fresh.status.success());
+    let o = kb_in(&index, &["search", "T0800"], &[]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("rebuilds it"));
+}

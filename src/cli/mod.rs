@@ -285,20 +285,30 @@ fn lang(flag: Option<Lang>) -> Lang {
     })
 }
 
-/// Opens the index, building it first when there is none (the first `kb search` on a machine).
+/// Opens the index, building it first when there is none (the first `kb search` on a machine)
+/// or when it cannot be read (built by another kb version, damaged).
 fn open_or_build(cli: &Cli) -> Result<KbIndex> {
-    if !index::exists(&cli.index) {
-        eprintln!(
-            "kb: no index at {} yet; building it first",
-            cli.index.display()
-        );
-        let sources = SourceArgs {
-            attack: Vec::new(),
-            kb_dir: None,
-        };
-        let m = build_index(cli, &sources, &cli.index)?;
-        note(|err| render::manifest(err, &m, &cli.index));
-    }
+    let why = match KbIndex::open(&cli.index) {
+        Ok(kb) => {
+            if kb.manifest.curated != Curated::embedded_fingerprint() {
+                eprintln!(
+                    "kb: note: {} was built from other kb/ data than this kb carries; \
+                     `kb index` rebuilds it",
+                    cli.index.display()
+                );
+            }
+            return Ok(kb);
+        }
+        Err(e) if index::exists(&cli.index) => format!("{e}: rebuilding it now"),
+        Err(_) => format!("no index at {} yet; building it first", cli.index.display()),
+    };
+    eprintln!("kb: {why}");
+    let sources = SourceArgs {
+        attack: Vec::new(),
+        kb_dir: None,
+    };
+    let m = build_index(cli, &sources, &cli.index)?;
+    note(|err| render::manifest(err, &m, &cli.index));
     KbIndex::open(&cli.index)
 }
 

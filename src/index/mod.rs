@@ -126,6 +126,9 @@ pub struct Manifest {
     pub counts: std::collections::BTreeMap<Kind, usize>,
     pub revoked: usize,
     pub warnings: usize,
+    /// Fingerprint of the kb/ files indexed.
+    #[serde(default)]
+    pub curated: String,
 }
 
 /// An opened index: what every query function takes.
@@ -305,6 +308,7 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
         counts: kb.counts(),
         revoked: kb.redirects.len(),
         warnings: kb.warnings.len(),
+        curated: kb.curated.clone(),
     };
     let mp = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;

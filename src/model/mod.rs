@@ -260,6 +260,8 @@ pub struct Kb {
     pub redirects: Vec<Redirect>,
     pub sources: Vec<SourceInfo>,
     pub warnings: Vec<String>,
+    /// Which kb/ files went in ([`Curated::fingerprint`]).
+    pub curated: String,
 }
 
 impl Kb {
@@ -285,7 +287,10 @@ struct Merged {
 /// (the same group in Enterprise and ICS, or two releases of one domain) are merged by STIX ID;
 /// the most recently modified copy wins.
 pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
-    let mut kb = Kb::default();
+    let mut kb = Kb {
+        curated: curated.fingerprint.clone(),
+        ..Kb::default()
+    };
     let (bundles, skipped) = newest_per_domain(bundles);
     kb.warnings.extend(skipped);
     let mut objects: HashMap<String, Merged> = HashMap::new();

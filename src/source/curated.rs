@@ -184,6 +184,8 @@ pub struct Alert {
 /// Everything under kb/, with the file each item came from (for error messages and lint).
 #[derive(Debug, Default)]
 pub struct Curated {
+    /// A hash of all files: the index manifest records it, so a stale index can be noticed.
+    pub fingerprint: String,
     pub translations: Vec<(String, Translation)>,
     pub binaries: Vec<(String, Binary)>,
     pub alerts: Vec<(String, Alert)>,
@@ -236,9 +238,16 @@ impl Curated {
         Curated::from_files(files)
     }
 
+    /// The fingerprint of the kb/ files compiled into this binary, without parsing them.
+    pub fn embedded_fingerprint() -> &'static str {
+        embedded::FINGERPRINT
+    }
+
     fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Curated> {
         let mut c = Curated::default();
+        let mut hasher = std::hash::DefaultHasher::new();
         for (path, text) in files {
+            std::hash::Hash::hash(&(&path, &text), &mut hasher);
             let err = |message: String| Error::Curated {
                 path: path.clone(),
                 message,
@@ -269,6 +278,7 @@ impl Curated {
                 ));
             }
         }
+        c.fingerprint = format!("{:016x}", std::hash::Hasher::finish(&hasher));
         Ok(c)
     }
 
