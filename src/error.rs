@@ -23,8 +23,10 @@ pub enum Error {
     Curated { path: String, message: String },
     /// No ATT&CK bundle was given or found.
     NoSources(String),
-    /// The index is missing, from another kb version, or damaged.
+    /// The index is missing or damaged.
     Index(String),
+    /// The index was written by another kb version: rebuilding it is the fix.
+    IndexOutdated(String),
     /// An ID or name that matches nothing.
     NotFound(String),
     /// Downloading a bundle failed.
@@ -57,13 +59,13 @@ impl std::fmt::Display for Error {
                  download a fresh copy with `kb fetch`)",
                 path.display()
             ),
-            Error::Curated { path, message } => write!(f, "kb/{path}: {message}"),
+            Error::Curated { path, message } => write!(f, "{path}: {message}"),
             Error::NoSources(why) => write!(
                 f,
                 "no ATT&CK bundle to index: {why}. Run `kb fetch` to download one, or pass \
                  --attack PATH (a .json or .zip bundle, or a folder of them), or set KB_ATTACK"
             ),
-            Error::Index(why) => write!(f, "{why}"),
+            Error::Index(why) | Error::IndexOutdated(why) => write!(f, "{why}"),
             Error::NotFound(what) => write!(f, "{what}"),
             Error::Fetch(why) => write!(f, "download failed: {why}"),
             Error::Other(why) => write!(f, "{why}"),

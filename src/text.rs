@@ -64,7 +64,11 @@ pub fn clean_description(s: &str) -> String {
             // Skip to the closing parenthesis of the citation marker.
             match after.find(')') {
                 Some(end) => rest = &after[end + 1..],
-                None => break,
+                // Not a citation after all: keep the text.
+                None => {
+                    out.push_str(rest);
+                    break;
+                }
             }
         } else if rest.starts_with('[') {
             // [label](url) -> label

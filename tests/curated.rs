@@ -106,7 +106,7 @@ fn schema_errors_name_the_file_and_line() {
         .expect_err("unknown field")
         .to_string();
     assert!(
-        err.contains("ja/typo.toml") && err.contains("line"),
+        err.contains("ja/typo.toml") && err.contains("line 3, column 1"),
         "{err}"
     );
 }

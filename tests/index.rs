@@ -63,6 +63,50 @@ fn an_index_from_another_layout_is_refused_with_advice() {
     std::fs::write(dir.join("CURRENT"), "gen-x").expect("write");
     std::fs::create_dir_all(dir.join("gen-x")).expect("mkdir");
     std::fs::write(dir.join("gen-x/manifest.json"), "{\"schema_version\": 0}").expect("write");
-    let err = KbIndex::open(&dir).err().expect("refused").to_string();
-    assert!(err.contains("kb index"), "{err}");
+    let err = KbIndex::open(&dir).err().expect("refused");
+    assert!(matches!(err, attack_kb::Error::IndexOutdated(_)), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("another kb version (schema 0") && msg.contains("kb index"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn concurrent_builds_always_leave_a_whole_live_index() {
+    let kb = load_kb(&[ICS]);
+    let dir = scratch("concurrent");
+    index::build(&kb, &dir, &|_, _| {}).expect("first build");
+    for _ in 0..5 {
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| index::build(&kb, &dir, &|_, _| {}).expect("build"));
+            }
+        });
+        let opened = KbIndex::open(&dir).expect("the live generation is whole");
+        assert_eq!(
+            opened.manifest.counts[&attack_kb::model::Kind::Technique],
+            83
+        );
+    }
+}
+
+#[test]
+fn an_open_index_keeps_answering_after_rebuilds_remove_its_files() {
+    let kb = load_kb(&[ICS]);
+    let dir = scratch("held");
+    index::build(&kb, &dir, &|_, _| {}).expect("build");
+    let held = KbIndex::open(&dir).expect("opens");
+    for _ in 0..3 {
+        index::build(&kb, &dir, &|_, _| {}).expect("rebuild");
+    }
+    let req = attack_kb::query::SearchRequest {
+        query: "T0800".into(),
+        limit: 3,
+        ..Default::default()
+    };
+    let hits = attack_kb::query::search(&held, &req).expect("search on the old generation");
+    assert_eq!(hits.results[0].stored.id, "T0800");
+    let shown = attack_kb::query::show(&held, "T0800").expect("show on the old generation");
+    assert_eq!(shown.entity.id, "T0800");
 }

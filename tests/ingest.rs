@@ -211,3 +211,26 @@ fn two_releases_of_one_domain_keep_only_the_newest() {
     );
     assert_eq!(kb.counts()[&Kind::Technique], 691);
 }
+
+#[test]
+fn an_empty_or_foreign_bundle_is_refused() {
+    let dir = scratch("foreign-bundle");
+    for (name, text, why) in [
+        (
+            "empty.json",
+            "{\"type\": \"bundle\", \"objects\": []}",
+            "no ATT&CK objects",
+        ),
+        ("array.json", "[1, 2]", "not a JSON object"),
+        (
+            "object.json",
+            "{\"type\": \"indicator\", \"objects\": []}",
+            "\"indicator\"",
+        ),
+    ] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        let err = stix::read_bundle(&p).err().expect("refused").to_string();
+        assert!(err.contains(name) && err.contains(why), "{err}");
+    }
+}

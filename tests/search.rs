@@ -193,6 +193,21 @@ fn hostile_input_never_errors() {
         );
         assert!(r.is_ok(), "query {q:?}: {r:?}");
     }
+    // Punctuation alone means nothing.
+    for q in ["/", ":", "\\", "-", "=", "%", "\"\"", "「」"] {
+        let r = query::search(
+            &kb,
+            &SearchRequest {
+                query: q.to_string(),
+                limit: 5,
+                ..Default::default()
+            },
+        );
+        assert!(
+            r.expect("no error").results.is_empty(),
+            "query {q:?} found something"
+        );
+    }
 }
 
 #[test]
@@ -231,6 +246,33 @@ fn filters_by_kind_tactic_and_domain() {
 
     let bad = query::search(&kb, &req("x", vec![], Some("no such tactic"), None));
     assert!(bad.is_err());
+}
+
+#[test]
+fn ids_inside_pasted_text_are_recognised() {
+    let kb = open();
+    assert_eq!(first("technique T1003.001."), "T1003.001");
+    let both = ids(&search(&kb, "T1059, T1003"));
+    assert_eq!(both[..2], ["T1059", "T1003"]);
+    assert_eq!(first("(T1574.002)"), "T1574.001");
+}
+
+#[test]
+fn an_alerts_technique_is_not_promoted_past_the_filters() {
+    let kb = open();
+    let req = SearchRequest {
+        query: "Ransomware behavior detected in the file system".into(),
+        limit: 5,
+        tactic: Some("TA0007".into()),
+        ..Default::default()
+    };
+    let r = query::search(&kb, &req).expect("search");
+    assert!(
+        r.results
+            .iter()
+            .all(|h| h.stored.tactics.iter().any(|t| t.id == "TA0007"))
+    );
+    assert!(r.results.iter().all(|h| h.stored.id != "T1486"));
 }
 
 #[test]

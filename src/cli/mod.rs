@@ -74,18 +74,18 @@ struct SearchArgs {
     #[arg(required = true, num_args = 1..)]
     query: Vec<String>,
     /// How many results to print (1-500).
-    #[arg(long, short = 'n', default_value_t = 10)]
-    limit: usize,
+    #[arg(long, short = 'n', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=500))]
+    limit: u16,
     /// Only these kinds (technique, tactic, group, software, mitigation, campaign, binary, alert,
     /// detection-strategy, analytic, data-source, data-component, asset); repeatable or
     /// comma-separated.
-    #[arg(long, short = 'k')]
-    kind: Vec<String>,
+    #[arg(long, short = 'k', value_delimiter = ',', value_parser = parse_kind)]
+    kind: Vec<Kind>,
     /// Only entities of this tactic (TA0003, persistence, 常設).
     #[arg(long)]
     tactic: Option<String>,
     /// Only this domain: enterprise, mobile or ics.
-    #[arg(long)]
+    #[arg(long, value_parser = ["enterprise", "mobile", "ics", "enterprise-attack", "mobile-attack", "ics-attack"])]
     domain: Option<String>,
     #[command(flatten)]
     out: OutputArgs,
@@ -142,6 +142,13 @@ struct LintArgs {
     strict: bool,
 }
 
+fn parse_kind(s: &str) -> std::result::Result<Kind, String> {
+    Kind::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("one of: {}", all.join(", "))
+    })
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(&cli) {
@@ -160,21 +167,10 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Search(a) => {
             let kb = open_or_build(cli)?;
-            let kinds = a
-                .kind
-                .iter()
-                .flat_map(|k| k.split(','))
-                .map(|k| {
-                    Kind::parse(k).ok_or_else(|| {
-                        let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                        Error::Other(format!("unknown --kind {k:?}; one of: {}", all.join(", ")))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
             let req = SearchRequest {
                 query: a.query.join(" "),
-                limit: a.limit,
-                kinds,
+                limit: usize::from(a.limit),
+                kinds: a.kind.clone(),
                 tactic: a.tactic.clone(),
                 domain: a.domain.clone(),
             };
@@ -286,7 +282,8 @@ fn lang(flag: Option<Lang>) -> Lang {
 }
 
 /// Opens the index, building it first when there is none (the first `kb search` on a machine)
-/// or when it cannot be read (built by another kb version, damaged).
+/// or when another kb version wrote it. A damaged or unreadable index is reported, not
+/// replaced: it may have been built from other sources than the defaults.
 fn open_or_build(cli: &Cli) -> Result<KbIndex> {
     let why = match KbIndex::open(&cli.index) {
         Ok(kb) => {
@@ -299,8 +296,11 @@ fn open_or_build(cli: &Cli) -> Result<KbIndex> {
             }
             return Ok(kb);
         }
-        Err(e) if index::exists(&cli.index) => format!("{e}: rebuilding it now"),
-        Err(_) => format!("no index at {} yet; building it first", cli.index.display()),
+        Err(Error::IndexOutdated(why)) => format!("{why}: rebuilding it now"),
+        Err(_) if !index::exists(&cli.index) => {
+            format!("no index at {} yet; building it first", cli.index.display())
+        }
+        Err(e) => return Err(e),
     };
     eprintln!("kb: {why}");
     let sources = SourceArgs {
@@ -365,11 +365,14 @@ fn build_index(cli: &Cli, s: &SourceArgs, out: &Path) -> Result<Manifest> {
             b.set_position(done as u64);
         }
     };
-    let mut m = index::build(&kb, out, &tick)?;
+    let m = index::build(&kb, out, &tick)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    m.build_seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "kb: read, linked and indexed in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(m)
 }
 

@@ -10,6 +10,7 @@ use attack_kb::query::{SearchResponse, Shown};
 use attack_kb::source::curated::{BinaryKind, Curated};
 
 use super::Lang;
+use attack_kb::text::truncate;
 use std::io::{self, Write};
 
 /// Long relation lists (T1059 is used by hundreds of programs) are cut in text output.
@@ -59,8 +60,12 @@ fn kind_text(kind: Kind, lang: Lang) -> String {
 pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Result<()> {
     if resp.results.is_empty() {
         match lang {
-            Lang::Ja => writeln!(out, "「{}」に一致する項目はありません。", resp.query)?,
-            Lang::En => writeln!(out, "nothing matches {:?}", resp.query)?,
+            Lang::Ja => writeln!(
+                out,
+                "「{}」に一致する項目はありません。",
+                truncate(&resp.query, 80)
+            )?,
+            Lang::En => writeln!(out, "nothing matches {:?}", truncate(&resp.query, 80))?,
         }
         return Ok(());
     }

@@ -128,7 +128,8 @@ impl Tokenizer for JapaneseTokenizer {
             .unwrap_or_default();
         for mut t in segmented {
             let surface = t.surface.trim().to_lowercase();
-            if surface.is_empty() {
+            // IPADIC tags half-width symbols (: / \ - =) as nouns: drop what has no letter or digit.
+            if !surface.chars().any(char::is_alphanumeric) {
                 continue;
             }
             let (from, to) = (t.byte_start, t.byte_end);
@@ -177,7 +178,7 @@ impl Tokenizer for BigramTokenizer {
         let mut tokens = Vec::new();
         let mut run: Vec<(usize, char)> = Vec::new();
         let flush = |run: &mut Vec<(usize, char)>, tokens: &mut Vec<Token>| {
-            while run.len() >= 5 && run.last().is_some_and(|(_, c)| *c == 'ー') {
+            while run.len() >= 4 && run.last().is_some_and(|(_, c)| *c == 'ー') {
                 run.pop();
             }
             let end_of = |i: usize| run[i].0 + run[i].1.len_utf8();

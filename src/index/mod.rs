@@ -137,7 +137,7 @@ pub struct KbIndex {
     pub reader: IndexReader,
     pub fields: Fields,
     pub manifest: Manifest,
-    dir: PathBuf,
+    redirects: Vec<Redirect>,
 }
 
 impl KbIndex {
@@ -154,32 +154,33 @@ impl KbIndex {
 
     fn open_live(root: &Path) -> Result<KbIndex> {
         let dir = live_generation(root)?;
+        let outdated = |what: String| {
+            Error::IndexOutdated(format!(
+                "the index at {} {what}; `kb index` rebuilds it",
+                root.display()
+            ))
+        };
         let manifest_path = dir.join("manifest.json");
         let text =
             std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::Index(format!(
-                "{}: {e}; rebuild with `kb index`",
-                manifest_path.display()
-            ))
-        })?;
-        if manifest.schema_version != SCHEMA_VERSION {
-            return Err(Error::Index(format!(
-                "the index at {} was built by another kb version (schema {}, this kb reads {}); \
-                 rebuild it with `kb index`",
-                root.display(),
-                manifest.schema_version,
-                SCHEMA_VERSION
+        // The version first: a manifest of another layout would not parse as this one.
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default)]
+            schema_version: u32,
+        }
+        let version = serde_json::from_str::<Version>(&text).map_or(0, |v| v.schema_version);
+        if version != SCHEMA_VERSION {
+            return Err(outdated(format!(
+                "was built by another kb version (schema {version}, this kb reads {SCHEMA_VERSION})"
             )));
         }
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| outdated(format!("has an unreadable manifest ({e})")))?;
         let index = Index::open_in_dir(&dir)?;
         let (expected, fields) = schema();
         if index.schema() != expected {
-            return Err(Error::Index(format!(
-                "the index at {} has another layout than this kb expects (built by another \
-                 version); rebuild it with `kb index`",
-                root.display()
-            )));
+            return Err(outdated("has another layout than this kb expects".into()));
         }
         analysis::register(&index)?;
         // A generation never changes once written: no reload watcher is needed.
@@ -187,25 +188,29 @@ impl KbIndex {
             .reader_builder()
             .reload_policy(tantivy::ReloadPolicy::Manual)
             .try_into()?;
+        // Read now: a later rebuild may remove this generation's folder while we still serve it.
+        let rp = dir.join("redirects.json");
+        let text = std::fs::read_to_string(&rp).map_err(|e| Error::io(&rp, e))?;
+        let redirects = serde_json::from_str(&text)
+            .map_err(|e| outdated(format!("has unreadable redirects ({e})")))?;
         Ok(KbIndex {
             index,
             reader,
             fields,
             manifest,
-            dir,
+            redirects,
         })
     }
 
-    /// Revoked IDs and their replacements (read only when an ID lookup needs them).
-    pub fn redirects(&self) -> Result<Vec<Redirect>> {
-        let p = self.dir.join("redirects.json");
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::Index(format!("{}: {e}", p.display())))
+    /// Revoked IDs and their replacements.
+    pub fn redirects(&self) -> &[Redirect] {
+        &self.redirects
     }
 }
 
+/// True once an index has been built in `root` (even if it is now damaged or outdated).
 pub fn exists(root: &Path) -> bool {
-    live_generation(root).is_ok()
+    root.join("CURRENT").is_file()
 }
 
 fn live_generation(root: &Path) -> Result<PathBuf> {
@@ -235,13 +240,16 @@ pub type Progress<'a> = &'a dyn Fn(usize, usize);
 pub fn build(kb: &Kb, root: &Path, progress: Progress) -> Result<Manifest> {
     let started = Instant::now();
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    // Unique across processes (pid) and across builds within one process (counter).
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let gen_name = format!(
-        "gen-{}-{}",
+        "gen-{}-{}-{}",
         SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .as_millis(),
-        std::process::id()
+        std::process::id(),
+        BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let dir = root.join(&gen_name);
     std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -253,29 +261,61 @@ pub fn build(kb: &Kb, root: &Path, progress: Progress) -> Result<Manifest> {
             return Err(e);
         }
     };
-    let previous = std::fs::read_to_string(root.join("CURRENT"))
-        .ok()
-        .map(|s| s.trim().to_string());
-    // The swap: write CURRENT beside, then rename over (atomic on the same file system).
-    let tmp = root.join(format!("CURRENT.{}", std::process::id()));
-    std::fs::write(&tmp, &gen_name).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, root.join("CURRENT")).map_err(|e| Error::io(root.join("CURRENT"), e))?;
-    remove_old_generations(root, &gen_name, previous.as_deref());
+    swap_in(root, &gen_name)?;
     Ok(manifest)
 }
 
-/// Finished generations other than the live one and the one it replaced: a reader that read
-/// CURRENT just before the swap may still be opening the previous generation, so that one stays
-/// until the next build. Where deletion fails (open files on Windows), the next build retries.
+/// Makes `gen_name` the live generation and removes the ones no reader needs any more. Runs
+/// under a lock on `root/LOCK`, so that concurrent builds swap one after the other.
+fn swap_in(root: &Path, gen_name: &str) -> Result<()> {
+    let lock_path = root.join("LOCK");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+    lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+    let previous = std::fs::read_to_string(root.join("CURRENT"))
+        .ok()
+        .map(|s| s.trim().to_string());
+    // Marks the generation as one that has been live: only such ones are ever removed, never
+    // one that another build has finished but not yet swapped in.
+    let marker = root.join(gen_name).join(SWAPPED);
+    std::fs::write(&marker, "").map_err(|e| Error::io(&marker, e))?;
+    // The swap: write CURRENT beside, then rename over (atomic on the same file system).
+    let tmp = root.join(format!("CURRENT.{}", std::process::id()));
+    std::fs::write(&tmp, gen_name).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, root.join("CURRENT")).map_err(|e| Error::io(root.join("CURRENT"), e))?;
+    remove_old_generations(root, gen_name, previous.as_deref());
+    // Dropping the file releases the lock.
+    drop(lock);
+    Ok(())
+}
+
+/// Written into a generation folder when it becomes live.
+const SWAPPED: &str = "SWAPPED";
+
+/// A build that died leaves a folder that never went live; after this long it is garbage.
+const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
+
+/// Generations that have been live, other than the live one and the one it replaced: a reader
+/// that read CURRENT just before the swap may still be opening the previous one, so that one
+/// stays until the next build. Where deletion fails (open files on Windows), the next build
+/// retries.
 fn remove_old_generations(root: &Path, live: &str, previous: Option<&str>) {
     let Ok(rd) = std::fs::read_dir(root) else {
         return;
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let keep = name == live || Some(name.as_str()) == previous;
-        if name.starts_with("gen-") && !keep && e.path().join("manifest.json").is_file() {
-            let _ = std::fs::remove_dir_all(e.path());
+        if !name.starts_with("gen-") || name == live || Some(name.as_str()) == previous {
+            continue;
+        }
+        let path = e.path();
+        let abandoned = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED_AFTER);
+        if path.join(SWAPPED).is_file() || abandoned {
+            let _ = std::fs::remove_dir_all(&path);
         }
     }
 }
@@ -419,19 +459,18 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
         d.add_text(kw_ja, normalize(k));
     }
     // Names, aliases and keywords together: "all query words present" is judged on these.
-    let keywords = |list: &'_ [String]| if attributes { &[][..] } else { list }.to_vec();
+    let (terms_kw_en, terms_kw_ja): (&[String], &[String]) = if attributes {
+        (&[], &[])
+    } else {
+        (&e.keywords_en, &e.keywords_ja)
+    };
     for t in std::iter::once(&e.name)
         .chain(&e.aliases)
-        .chain(&keywords(&e.keywords_en))
+        .chain(terms_kw_en)
     {
         d.add_text(f.terms_en, normalize(t));
     }
-    for t in e
-        .name_ja
-        .iter()
-        .chain(&e.aliases_ja)
-        .chain(&keywords(&e.keywords_ja))
-    {
+    for t in e.name_ja.iter().chain(&e.aliases_ja).chain(terms_kw_ja) {
         d.add_text(f.terms_ja, normalize(t));
         d.add_text(f.grams_ja, normalize(t));
     }

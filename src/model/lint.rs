@@ -16,12 +16,6 @@ pub struct Report {
     pub missing: Vec<String>,
 }
 
-impl Report {
-    pub fn is_clean(&self) -> bool {
-        self.problems.is_empty() && self.missing.is_empty()
-    }
-}
-
 pub fn lint(c: &Curated, kb: &Kb) -> Report {
     let mut r = Report::default();
     let live: HashMap<String, Kind> = kb

@@ -80,13 +80,14 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     // 1. IDs anywhere in the query; revoked IDs answer with their replacement.
     let words = split_command_line(&req.query);
     let mut notes: Vec<(String, String)> = Vec::new();
+    // "T1059," and "(T1003.001)." in pasted text are IDs too.
     let id_words: Vec<String> = words
         .iter()
-        .map(|w| exact_key(w))
+        .map(|w| exact_key(w.trim_matches(|c: char| !c.is_alphanumeric())))
         .filter(|w| looks_like_id(w))
         .collect();
     if !id_words.is_empty() {
-        let redirects = kb.redirects()?;
+        let redirects = kb.redirects();
         for w in &id_words {
             should.push(constant(f.id, w, SCORE_ID));
             if let Some(r) = redirects.iter().find(|r| r.id.eq_ignore_ascii_case(w)) {
@@ -226,11 +227,14 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         should.push(fuzzy(f.code, t, false, SCORE_FUZZY_WORD));
     }
 
+    let filter = Filter::resolve(kb, &searcher, req)?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
-    clauses.extend(filters(kb, &searcher, req)?);
+    clauses.extend(filter.clauses(f));
     let query = BooleanQuery::new(clauses);
 
+    // Text scores are re-weighted by each entity's prior, so a few more than asked for are
+    // fetched; only those that make the cut (and one for the alert rule) are read in full.
     let depth = (limit * 3).max(30);
     let top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
     let mut scored: Vec<(f32, DocAddress)> = top
@@ -238,6 +242,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         .map(|(score, addr)| (score * prior(&searcher, addr), addr))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.truncate(limit + 1);
 
     let mut hits = Vec::with_capacity(scored.len());
     for (score, addr) in scored {
@@ -248,7 +253,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
             .map(|(_, n)| n.clone());
         hits.push(Hit { stored, score, via });
     }
-    promote_alert_technique(&mut hits, &searcher, kb, req)?;
+    promote_alert_technique(&mut hits, &searcher, kb, &filter)?;
     hits.truncate(limit);
     response.results = hits;
     Ok(response)
@@ -270,77 +275,129 @@ fn looks_like_id(w: &str) -> bool {
         && (sub.is_empty() || (sub.len() == 3 && sub.chars().all(|c| c.is_ascii_digit())))
 }
 
-/// True when no name, program or text field of the index holds the word: a typo candidate.
+/// True when no field of the index holds the word in the form that field's analyzer gives it
+/// (`scheduled` is `schedul` in the English fields): a typo candidate. Japanese words are never
+/// typo candidates; their spelling variants are what the bigram field is for.
 fn is_unknown(searcher: &Searcher, kb: &KbIndex, token: &str) -> bool {
+    if crate::text::has_japanese(token) {
+        return false;
+    }
     let f = &kb.fields;
-    [f.code, f.names_en, f.text_en, f.keywords_en]
-        .iter()
-        .all(|&field| {
-            searcher
-                .doc_freq(&Term::from_field_text(field, token))
-                .map_or(true, |n| n == 0)
+    let absent = |field: Field, term: &str| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, term))
+            .map_or(true, |n| n == 0)
+    };
+    let english = analysis::analyze(&kb.index, analysis::EN, token);
+    absent(f.code, token)
+        && english.iter().all(|t| {
+            [f.names_en, f.text_en, f.keywords_en]
+                .iter()
+                .all(|&fl| absent(fl, t))
         })
 }
 
-fn filters(
-    kb: &KbIndex,
-    searcher: &Searcher,
-    req: &SearchRequest,
-) -> Result<Vec<(Occur, Box<dyn Query>)>> {
-    let f = &kb.fields;
-    let any_of = |field: Field, values: Vec<String>| -> (Occur, Box<dyn Query>) {
-        let qs: Vec<(Occur, Box<dyn Query>)> = values
-            .iter()
-            .map(|v| {
-                let q = TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic);
-                (Occur::Should, Box::new(q) as Box<dyn Query>)
-            })
-            .collect();
-        (Occur::Must, Box::new(BooleanQuery::new(qs)))
-    };
-    let mut out = Vec::new();
-    if !req.kinds.is_empty() {
-        out.push(any_of(
-            f.kind,
-            req.kinds.iter().map(|k| k.as_str().to_string()).collect(),
-        ));
-    }
-    if let Some(d) = &req.domain {
-        let d = d.trim().to_ascii_lowercase();
-        let d = if d.ends_with("-attack") {
-            d
-        } else {
-            format!("{d}-attack")
-        };
-        out.push(any_of(f.domain, vec![d]));
-    }
-    if let Some(t) = &req.tactic {
-        let ids = resolve_tactic(kb, searcher, t)?;
-        if ids.is_empty() {
-            return Err(Error::NotFound(format!(
-                "no tactic is called {t:?}; `kb search --kind tactic {t}` lists the closest ones"
-            )));
-        }
-        out.push(any_of(f.tactic, ids));
-    }
-    Ok(out)
+/// The filters of a request, resolved against the index once: they restrict the query and
+/// decide whether a result added afterwards (an alert's technique) may be shown.
+struct Filter {
+    kinds: Vec<Kind>,
+    domain: Option<String>,
+    tactics: Option<Vec<String>>,
 }
 
-/// A tactic given as an ID or as any of its names (English shortname, Japanese variants).
+const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];
+
+impl Filter {
+    fn resolve(kb: &KbIndex, searcher: &Searcher, req: &SearchRequest) -> Result<Filter> {
+        let domain = match &req.domain {
+            None => None,
+            Some(d) => {
+                let d = d.trim().to_ascii_lowercase();
+                let d = if d.ends_with("-attack") {
+                    d
+                } else {
+                    format!("{d}-attack")
+                };
+                if !DOMAINS.contains(&d.as_str()) {
+                    return Err(Error::NotFound(format!(
+                        "no ATT&CK domain is called {:?}; use enterprise, mobile or ics",
+                        req.domain.as_deref().unwrap_or("")
+                    )));
+                }
+                Some(d)
+            }
+        };
+        let tactics = match &req.tactic {
+            None => None,
+            Some(t) => {
+                let ids = resolve_tactic(kb, searcher, t)?;
+                if ids.is_empty() {
+                    return Err(Error::NotFound(format!(
+                        "no tactic has the ID or name {t:?}; `kb search --kind tactic {t}` \
+                         lists the closest ones"
+                    )));
+                }
+                Some(ids)
+            }
+        };
+        Ok(Filter {
+            kinds: req.kinds.clone(),
+            domain,
+            tactics,
+        })
+    }
+
+    fn clauses(&self, f: &crate::index::Fields) -> Vec<(Occur, Box<dyn Query>)> {
+        let any_of = |field: Field, values: &[String]| -> (Occur, Box<dyn Query>) {
+            let qs: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .map(|v| {
+                    let q =
+                        TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic);
+                    (Occur::Should, Box::new(q) as Box<dyn Query>)
+                })
+                .collect();
+            (Occur::Must, Box::new(BooleanQuery::new(qs)))
+        };
+        let mut out = Vec::new();
+        if !self.kinds.is_empty() {
+            let kinds: Vec<String> = self.kinds.iter().map(|k| k.as_str().to_string()).collect();
+            out.push(any_of(f.kind, &kinds));
+        }
+        if let Some(d) = &self.domain {
+            out.push(any_of(f.domain, std::slice::from_ref(d)));
+        }
+        if let Some(t) = &self.tactics {
+            out.push(any_of(f.tactic, t));
+        }
+        out
+    }
+
+    fn admits(&self, hit: &StoredHit) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&hit.kind))
+            && self.domain.as_ref().is_none_or(|d| hit.domains.contains(d))
+            && self.tactics.as_ref().is_none_or(|ts| {
+                hit.tactics
+                    .iter()
+                    .any(|t| ts.contains(&t.id.to_lowercase()))
+            })
+    }
+}
+
+/// A tactic given as an ID or as any of its names (English shortname, Japanese variants); only
+/// tactics that exist in the index.
 fn resolve_tactic(kb: &KbIndex, searcher: &Searcher, value: &str) -> Result<Vec<String>> {
     let key = exact_key(value);
-    if looks_like_id(&key) {
-        return Ok(vec![key]);
-    }
     let f = &kb.fields;
-    let variants = [key.clone(), key.replace(['-', '_'], " ")];
-    let names: Vec<(Occur, Box<dyn Query>)> = variants
-        .iter()
-        .map(|v| {
-            let q = TermQuery::new(Term::from_field_text(f.exact, v), IndexRecordOption::Basic);
-            (Occur::Should, Box::new(q) as Box<dyn Query>)
-        })
-        .collect();
+    let term = |field: Field, v: &str| -> (Occur, Box<dyn Query>) {
+        let q = TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic);
+        (Occur::Should, Box::new(q) as Box<dyn Query>)
+    };
+    let names = vec![
+        term(f.id, &key),
+        term(f.exact, &key),
+        term(f.exact, &key.replace(['-', '_'], " ")),
+    ];
     let kind = TermQuery::new(
         Term::from_field_text(f.kind, "tactic"),
         IndexRecordOption::Basic,
@@ -390,15 +447,12 @@ fn promote_alert_technique(
     hits: &mut Vec<Hit>,
     searcher: &Searcher,
     kb: &KbIndex,
-    req: &SearchRequest,
+    filter: &Filter,
 ) -> Result<()> {
     let Some(top) = hits.first() else {
         return Ok(());
     };
     if top.stored.kind != Kind::Alert {
-        return Ok(());
-    }
-    if !req.kinds.is_empty() && !req.kinds.contains(&Kind::Technique) {
         return Ok(());
     }
     let Some(tech) = top.stored.techniques.first().cloned() else {
@@ -408,15 +462,22 @@ fn promote_alert_technique(
     let score = top.score;
     let existing = hits.iter().position(|h| h.stored.id == tech.id);
     let mut hit = match existing {
+        // Already a result, so it passed the filters.
         Some(i) => hits.remove(i),
-        None => match lookup_id(searcher, kb, &tech.id)? {
-            Some(addr) => Hit {
-                stored: stored_hit(searcher, kb, addr)?,
+        None => {
+            let Some(addr) = lookup_id(searcher, kb, &tech.id)? else {
+                return Ok(());
+            };
+            let stored = stored_hit(searcher, kb, addr)?;
+            if !filter.admits(&stored) {
+                return Ok(());
+            }
+            Hit {
+                stored,
                 score,
                 via: None,
-            },
-            None => return Ok(()),
-        },
+            }
+        }
     };
     hit.score = hit.score.max(score);
     hit.via = Some(via);
@@ -461,9 +522,10 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
         });
     }
     let redirect = if looks_like_id(&k) {
-        kb.redirects()?
-            .into_iter()
+        kb.redirects()
+            .iter()
             .find(|r| r.id.eq_ignore_ascii_case(&k))
+            .cloned()
     } else {
         None
     };

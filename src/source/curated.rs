@@ -224,6 +224,7 @@ impl Curated {
     /// The kb/ files compiled into this binary.
     pub fn embedded() -> Result<Curated> {
         Curated::from_files(
+            "kb",
             embedded::FILES
                 .iter()
                 .map(|(p, t)| (p.to_string(), t.to_string())),
@@ -235,7 +236,7 @@ impl Curated {
         let mut files = Vec::new();
         walk(dir, dir, &mut files)?;
         files.sort();
-        Curated::from_files(files)
+        Curated::from_files(&dir.display().to_string(), files)
     }
 
     /// The fingerprint of the kb/ files compiled into this binary, without parsing them.
@@ -243,13 +244,17 @@ impl Curated {
         embedded::FINGERPRINT
     }
 
-    fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Curated> {
+    /// `root` names the folder in error messages.
+    fn from_files(
+        root: &str,
+        files: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Curated> {
         let mut c = Curated::default();
         let mut hasher = std::hash::DefaultHasher::new();
         for (path, text) in files {
             std::hash::Hash::hash(&(&path, &text), &mut hasher);
             let err = |message: String| Error::Curated {
-                path: path.clone(),
+                path: format!("{}/{path}", root.trim_end_matches('/')),
                 message,
             };
             let toml_err = |e: toml::de::Error| err(toml_message(&text, &e));

@@ -42,6 +42,13 @@ pub fn fetch(req: &FetchRequest) -> Result<PathBuf> {
             req.domain
         )));
     }
+    if let Some(v) = &req.version
+        && !(v.contains('.') && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        return Err(Error::Fetch(format!(
+            "--version {v:?} is not an ATT&CK release such as 18.1"
+        )));
+    }
     let name = file_name(domain, req.version.as_deref());
     let base = req.from.clone().unwrap_or_else(|| MITRE_BASE.to_string());
     let candidates = [format!("{domain}-attack/{name}"), name.clone()];
@@ -76,11 +83,8 @@ pub fn fetch(req: &FetchRequest) -> Result<PathBuf> {
     std::fs::create_dir_all(&req.dest).map_err(|e| Error::io(&req.dest, e))?;
     let dest = req.dest.join(&name);
     let part = req.dest.join(format!("{name}.part"));
-    // Refuse anything that is not a bundle before it can replace a good one.
-    let bundle = stix::parse_bundle(&dest, &bytes)?;
-    if bundle.objects.is_empty() {
-        return Err(Error::Fetch(format!("{name} holds no STIX objects")));
-    }
+    // Refuse anything that is not an ATT&CK bundle before it can replace a good one.
+    stix::parse_bundle(&dest, &bytes)?;
     std::fs::write(&part, &bytes).map_err(|e| Error::io(&part, e))?;
     std::fs::rename(&part, &dest).map_err(|e| Error::io(&dest, e))?;
     Ok(dest)

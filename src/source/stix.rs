@@ -59,10 +59,6 @@ pub struct StixObject {
     pub x_mitre_data_source_ref: Option<String>,
     #[serde(default)]
     pub x_mitre_detection: Option<String>,
-    #[serde(default)]
-    pub first_seen: Option<String>,
-    #[serde(default)]
-    pub last_seen: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,19 +175,33 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 /// Parses bundle bytes. Malformed JSON fails with its line and column; an object that lacks a
 /// field kb needs is skipped with a warning.
 pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
-    let json_err = |e: serde_json::Error| Error::Json {
-        path: PathBuf::from(path),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
+    let json_err = |e: serde_json::Error| {
+        // serde_json's message ends with the position, which Error::Json prints already.
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        Error::Json {
+            path: PathBuf::from(path),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
     };
+    let not_a_bundle = |why: &str| {
+        Error::Other(format!(
+            "{}: not an ATT&CK STIX bundle ({why}); download one with `kb fetch`",
+            path.display()
+        ))
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(not_a_bundle("the file is not a JSON object"));
+    }
     let raw: RawBundle = serde_json::from_slice(bytes).map_err(json_err)?;
-    if raw.kind.as_deref().is_some_and(|k| k != "bundle") {
-        return Err(Error::Other(format!(
-            "{}: a STIX object of type {:?}, not a bundle",
-            path.display(),
-            raw.kind.unwrap_or_default()
-        )));
+    if let Some(kind) = raw.kind.as_deref().filter(|k| *k != "bundle") {
+        return Err(not_a_bundle(&format!("a STIX object of type {kind:?}")));
     }
     let mut objects = Vec::with_capacity(raw.objects.len());
     let mut warnings = Vec::new();
@@ -207,6 +217,13 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
             },
             Err(e) => warnings.push(format!("{}: object #{i} skipped: {e}", path.display())),
         }
+    }
+    // An empty or foreign bundle must not replace a good index.
+    if !objects
+        .iter()
+        .any(|o| ATTACK_TYPES.contains(&o.kind.as_str()))
+    {
+        return Err(not_a_bundle("it holds no ATT&CK objects"));
     }
     let spec_version = raw
         .spec_version
@@ -235,6 +252,22 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
     })
 }
 
+/// STIX types that carry ATT&CK content (and an ATT&CK ID).
+const ATTACK_TYPES: [&str; 12] = [
+    "attack-pattern",
+    "x-mitre-tactic",
+    "intrusion-set",
+    "malware",
+    "tool",
+    "course-of-action",
+    "campaign",
+    "x-mitre-data-source",
+    "x-mitre-data-component",
+    "x-mitre-detection-strategy",
+    "x-mitre-analytic",
+    "x-mitre-asset",
+];
+
 /// The field kb cannot do without, if the object lacks it.
 fn missing_field(o: &StixObject) -> Option<&'static str> {
     match o.kind.as_str() {
@@ -247,18 +280,7 @@ fn missing_field(o: &StixObject) -> Option<&'static str> {
                 None
             }
         }
-        "attack-pattern"
-        | "x-mitre-tactic"
-        | "intrusion-set"
-        | "malware"
-        | "tool"
-        | "course-of-action"
-        | "campaign"
-        | "x-mitre-data-source"
-        | "x-mitre-data-component"
-        | "x-mitre-detection-strategy"
-        | "x-mitre-analytic"
-        | "x-mitre-asset" => {
+        t if ATTACK_TYPES.contains(&t) => {
             if o.name.as_deref().is_none_or(str::is_empty) {
                 Some("name")
             } else if o.attack_id().is_none() {
