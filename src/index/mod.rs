@@ -364,10 +364,10 @@ fn weight(e: &Entity) -> u64 {
         Kind::Tactic => 1100.0,
         Kind::Technique | Kind::Group => 1000.0,
         // A program is the answer when named; for a concept the technique comes first.
-        Kind::Binary => 960.0,
+        Kind::Binary => 920.0,
         Kind::Alert => 950.0,
         // Below the catalogue entry of the same program (schtasks.exe before S0111 schtasks).
-        Kind::Software => 920.0,
+        Kind::Software => 880.0,
         Kind::Campaign => 900.0,
         Kind::Mitigation => 850.0,
         Kind::Asset => 800.0,
