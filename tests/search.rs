@@ -6,6 +6,13 @@ use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
 use common::{ids, open, search};
 
+/// Every query's first result is the given ID.
+fn each_first(cases: &[(&str, &str)]) {
+    for (q, id) in cases {
+        assert_eq!(first(q), *id, "query {q}");
+    }
+}
+
 fn first(q: &str) -> String {
     let kb = open();
     let hits = search(&kb, q);
@@ -20,7 +27,7 @@ fn mde_word_for_persistence_finds_the_tactic_first() {
 
 #[test]
 fn every_japanese_variant_of_a_tactic_finds_it_first() {
-    for (q, id) in [
+    each_first(&[
         ("永続化", "TA0003"),
         ("永続性", "TA0003"),
         ("防御回避", "TA0005"),
@@ -40,9 +47,7 @@ fn every_japanese_variant_of_a_tactic_finds_it_first() {
         ("リソース開発", "TA0042"),
         ("収集", "TA0009"),
         ("実行", "TA0002"),
-    ] {
-        assert_eq!(first(q), id, "query {q}");
-    }
+    ]);
 }
 
 #[test]
@@ -76,7 +81,7 @@ fn japanese_function_name_finds_the_binary() {
 
 #[test]
 fn ids_in_any_case_and_width() {
-    for (q, id) in [
+    each_first(&[
         ("T1053.005", "T1053.005"),
         ("t1053", "T1053"),
         ("TA0006", "TA0006"),
@@ -84,9 +89,7 @@ fn ids_in_any_case_and_width() {
         ("S0002", "S0002"),
         ("G0016", "G0016"),
         ("M1036", "M1036"),
-    ] {
-        assert_eq!(first(q), id, "query {q}");
-    }
+    ]);
 }
 
 #[test]
@@ -104,28 +107,24 @@ fn aliases_and_typos() {
 
 #[test]
 fn english_concepts_find_their_technique() {
-    for (q, id) in [
+    each_first(&[
         ("scheduled task", "T1053.005"),
         ("credential dumping", "T1003"),
         ("lsass memory dump", "T1003.001"),
         ("Kerberoasting", "T1558.003"),
         ("pass the hash", "T1550.002"),
         ("UAC bypass", "T1548.002"),
-    ] {
-        assert_eq!(first(q), id, "query {q}");
-    }
+    ]);
 }
 
 #[test]
 fn japanese_concepts_find_their_technique() {
-    for (q, id) in [
+    each_first(&[
         ("資格情報ダンプ", "T1003"),
         ("リモートデスクトップ", "T1021.001"),
         ("ランサムウェア 暗号化", "T1486"),
         ("イベントログの消去", "T1070.001"),
-    ] {
-        assert_eq!(first(q), id, "query {q}");
-    }
+    ]);
 }
 
 #[test]
