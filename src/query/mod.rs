@@ -70,10 +70,9 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     let f = &kb.fields;
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let constant = |field: Field, text: &str, score: f32| -> (Occur, Box<dyn Query>) {
-        let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic);
         (
             Occur::Should,
-            Box::new(ConstScoreQuery::new(Box::new(q), score)),
+            Box::new(ConstScoreQuery::new(term(field, text), score)),
         )
     };
 
@@ -167,13 +166,8 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
             None
         };
         if let (Some(tf), true) = (terms_field, tokens.len() > 1) {
-            let all: Vec<(Occur, Box<dyn Query>)> = tokens
-                .iter()
-                .map(|t| {
-                    let q = TermQuery::new(Term::from_field_text(tf, t), IndexRecordOption::Basic);
-                    (Occur::Must, Box::new(q) as Box<dyn Query>)
-                })
-                .collect();
+            let all: Vec<(Occur, Box<dyn Query>)> =
+                tokens.iter().map(|t| (Occur::Must, term(tf, t))).collect();
             should.push((
                 Occur::Should,
                 Box::new(ConstScoreQuery::new(
@@ -202,11 +196,11 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         } else {
             1
         };
-        let term = Term::from_field_text(field, text);
+        let target = Term::from_field_text(field, text);
         let q = if prefix {
-            FuzzyTermQuery::new_prefix(term, distance, true)
+            FuzzyTermQuery::new_prefix(target, distance, true)
         } else {
-            FuzzyTermQuery::new(term, distance, true)
+            FuzzyTermQuery::new(target, distance, true)
         };
         (
             Occur::Should,
@@ -351,11 +345,7 @@ impl Filter {
         let any_of = |field: Field, values: &[String]| -> (Occur, Box<dyn Query>) {
             let qs: Vec<(Occur, Box<dyn Query>)> = values
                 .iter()
-                .map(|v| {
-                    let q =
-                        TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic);
-                    (Occur::Should, Box::new(q) as Box<dyn Query>)
-                })
+                .map(|v| (Occur::Should, term(field, v)))
                 .collect();
             (Occur::Must, Box::new(BooleanQuery::new(qs)))
         };
@@ -389,22 +379,14 @@ impl Filter {
 fn resolve_tactic(kb: &KbIndex, searcher: &Searcher, value: &str) -> Result<Vec<String>> {
     let key = exact_key(value);
     let f = &kb.fields;
-    let term = |field: Field, v: &str| -> (Occur, Box<dyn Query>) {
-        let q = TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic);
-        (Occur::Should, Box::new(q) as Box<dyn Query>)
-    };
     let names = vec![
-        term(f.id, &key),
-        term(f.exact, &key),
-        term(f.exact, &key.replace(['-', '_'], " ")),
+        (Occur::Should, term(f.id, &key)),
+        (Occur::Should, term(f.exact, &key)),
+        (Occur::Should, term(f.exact, &key.replace(['-', '_'], " "))),
     ];
-    let kind = TermQuery::new(
-        Term::from_field_text(f.kind, "tactic"),
-        IndexRecordOption::Basic,
-    );
     let q = BooleanQuery::new(vec![
         (Occur::Must, Box::new(BooleanQuery::new(names))),
-        (Occur::Must, Box::new(kind)),
+        (Occur::Must, term(f.kind, "tactic")),
     ]);
     let top = searcher.search(&q, &TopDocs::with_limit(8).order_by_score())?;
     top.into_iter()
@@ -485,11 +467,16 @@ fn promote_alert_technique(
     Ok(())
 }
 
-fn lookup_id(searcher: &Searcher, kb: &KbIndex, id: &str) -> Result<Option<DocAddress>> {
-    let q = TermQuery::new(
-        Term::from_field_text(kb.fields.id, &exact_key(id)),
+/// A match of one whole term, without scoring statistics.
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
         IndexRecordOption::Basic,
-    );
+    ))
+}
+
+fn lookup_id(searcher: &Searcher, kb: &KbIndex, id: &str) -> Result<Option<DocAddress>> {
+    let q = term(kb.fields.id, &exact_key(id));
     let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
     Ok(top.first().map(|(_, a)| *a))
 }
@@ -538,18 +525,14 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
         });
     }
     // A name or alias: the best-weighted entity that has it.
-    let q = TermQuery::new(
-        Term::from_field_text(kb.fields.exact, &k),
-        IndexRecordOption::Basic,
-    );
+    let q = term(kb.fields.exact, &k);
     let top = searcher.search(&q, &TopDocs::with_limit(16).order_by_score())?;
-    let best = top.into_iter().map(|(_, a)| a).max_by(|a, b| {
-        prior(&searcher, *a)
-            .total_cmp(&prior(&searcher, *b))
-            .then(b.cmp(a))
-    });
+    let best = top
+        .into_iter()
+        .map(|(_, a)| (prior(&searcher, a), a))
+        .max_by(|(pa, a), (pb, b)| pa.total_cmp(pb).then(b.cmp(a)));
     match best {
-        Some(addr) => Ok(Shown {
+        Some((_, addr)) => Ok(Shown {
             entity: record(&searcher, kb, addr)?,
             redirected_from: None,
         }),
