@@ -65,7 +65,8 @@ impl std::fmt::Display for Error {
                 "no ATT&CK bundle to index: {why}. Run `kb fetch` to download one, or pass \
                  --attack PATH (a .json or .zip bundle, or a folder of them), or set KB_ATTACK"
             ),
-            Error::Index(why) | Error::IndexOutdated(why) => write!(f, "{why}"),
+            Error::Index(why) => write!(f, "{why}"),
+            Error::IndexOutdated(why) => write!(f, "{why}; `kb index` rebuilds it"),
             Error::NotFound(what) => write!(f, "{what}"),
             Error::Fetch(why) => write!(f, "download failed: {why}"),
             Error::Other(why) => write!(f, "{why}"),

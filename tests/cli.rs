@@ -134,16 +134,24 @@ fn unknown_show_key_exits_3_with_a_hint() {
 #[test]
 fn first_search_builds_the_missing_index() {
     let dir = scratch("autobuild").join("index");
+    let err = search_ics_t0800(&dir);
+    assert!(err.contains("building it first"), "{err}");
+}
+
+/// `kb search T0800` with the ICS bundle as the default source: must find T0800 first, whatever
+/// it had to build on the way. Returns what kb said on stderr.
+fn search_ics_t0800(index: &std::path::Path) -> String {
     let ics = bundle(ICS);
     let o = kb_in(
-        &dir,
+        index,
         &["search", "--json", "T0800"],
         &[("KB_ATTACK", ics.to_str().expect("utf-8"))],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("building it first"));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["results"][0]["id"], "T0800");
+    err
 }
 
 #[test]
@@ -408,29 +416,18 @@ fn an_unreadable_index_is_rebuilt_by_the_next_search() {
         "{\"schema_version\": 0}",
     )
     .expect("write");
-    let ics = bundle(ICS);
-    let o = kb_in(
-        &index,
-        &["search", "--json", "T0800"],
-        &[("KB_ATTACK", ics.to_str().expect("utf-8"))],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("rebuilding it now"));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    assert_eq!(v["results"][0]["id"], "T0800");
+    let err = search_ics_t0800(&index);
+    assert!(err.contains("rebuilding it now"), "{err}");
 }
 
 #[test]
 fn an_index_of_other_curated_data_is_pointed_out() {
-    let dir = scratch("stale");
-    let kbdir = dir.join("kb");
-    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
-    std::fs::write(
-        kbdir.join("ja/t.toml"),
+    let kbdir = common::kb_dir(
+        "stale",
+        "t.toml",
         "[[tactic]]\nid = \"TA0108\"\ndomain = \"ics-attack\"\nname = \"初期アクセス\"\n",
-    )
-    .expect("write");
-    let index = dir.join("index");
+    );
+    let index = kbdir.with_file_name("index");
     let ics = bundle(ICS);
     let args = [
         "index",

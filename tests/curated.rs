@@ -77,14 +77,11 @@ fn catalogue_and_alerts_are_large_enough_and_complete() {
 
 #[test]
 fn lint_catches_a_dead_id_and_english_only_text() {
-    let dir = common::scratch("lint");
-    let kbdir = dir.join("kb");
-    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
-    std::fs::write(
-        kbdir.join("ja/bad.toml"),
+    let kbdir = common::kb_dir(
+        "lint",
+        "bad.toml",
         "[[technique]]\nid = \"T1574.002\"\nname = \"DLL Side-Loading\"\nsummary = \"要約\"\n",
-    )
-    .expect("write");
+    );
     let curated = Curated::from_dir(&kbdir).expect("parses");
     let report = lint(&curated, &load_kb(&[ENTERPRISE]));
     let all = report.problems.join("\n");
@@ -94,14 +91,11 @@ fn lint_catches_a_dead_id_and_english_only_text() {
 
 #[test]
 fn schema_errors_name_the_file_and_line() {
-    let dir = common::scratch("schema");
-    let kbdir = dir.join("kb");
-    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
-    std::fs::write(
-        kbdir.join("ja/typo.toml"),
+    let kbdir = common::kb_dir(
+        "schema",
+        "typo.toml",
         "[[technique]]\nid = \"T1053\"\nnmae = \"x\"\n",
-    )
-    .expect("write");
+    );
     let err = Curated::from_dir(&kbdir)
         .expect_err("unknown field")
         .to_string();

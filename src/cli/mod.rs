@@ -296,7 +296,7 @@ fn open_or_build(cli: &Cli) -> Result<KbIndex> {
             }
             return Ok(kb);
         }
-        Err(Error::IndexOutdated(why)) => format!("{why}: rebuilding it now"),
+        Err(Error::IndexOutdated(why)) => format!("{why}; rebuilding it now"),
         Err(_) if !index::exists(&cli.index) => {
             format!("no index at {} yet; building it first", cli.index.display())
         }

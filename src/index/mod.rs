@@ -28,7 +28,7 @@ use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles to every field; the schema is defined here and nowhere else.
 #[derive(Clone, Copy)]
@@ -67,8 +67,8 @@ fn schema() -> (Schema, Fields) {
     };
     let exact = || text(analysis::EXACT);
     let fields = Fields {
-        id: b.add_text_field("id", exact() | STORED),
-        kind: b.add_text_field("kind", STRING | STORED),
+        id: b.add_text_field("id", exact()),
+        kind: b.add_text_field("kind", STRING),
         domain: b.add_text_field("domain", STRING),
         tactic: b.add_text_field("tactic", STRING),
         exact: b.add_text_field("exact", exact()),
@@ -154,12 +154,8 @@ impl KbIndex {
 
     fn open_live(root: &Path) -> Result<KbIndex> {
         let dir = live_generation(root)?;
-        let outdated = |what: String| {
-            Error::IndexOutdated(format!(
-                "the index at {} {what}; `kb index` rebuilds it",
-                root.display()
-            ))
-        };
+        let outdated =
+            |what: String| Error::IndexOutdated(format!("the index at {} {what}", root.display()));
         let manifest_path = dir.join("manifest.json");
         let text =
             std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;

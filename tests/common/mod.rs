@@ -47,6 +47,14 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A curator's kb/ folder in a fresh scratch folder, holding one file `ja/<file>`.
+pub fn kb_dir(name: &str, file: &str, text: &str) -> PathBuf {
+    let kbdir = scratch(name).join("kb");
+    std::fs::create_dir_all(kbdir.join("ja")).expect("mkdir");
+    std::fs::write(kbdir.join("ja").join(file), text).expect("write");
+    kbdir
+}
+
 /// The index every search test reads: all three 18.1 domains.
 pub fn index_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
