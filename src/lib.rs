@@ -8,7 +8,9 @@
 //! * [`query`] answers searches and lookups over an opened index: plain functions that any frontend
 //!   (the `kb` CLI, an HTTP server, another program) calls.
 
+pub mod cmdline;
 pub mod error;
+pub mod explain;
 pub mod index;
 pub mod model;
 pub mod query;

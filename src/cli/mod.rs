@@ -2,12 +2,14 @@
 //! and prints. Owns no search or ranking logic.
 
 mod render;
+mod render_explain;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use attack_kb::explain;
 use attack_kb::index::{self, KbIndex, Manifest};
 use attack_kb::model::{self, Kind};
 use attack_kb::query::{self, SearchRequest};
@@ -41,6 +43,9 @@ enum Command {
     Search(SearchArgs),
     /// Show the full record of an ID or name (T1053.005, schtasks.exe, APT29, 常設).
     Show(ShowArgs),
+    /// Explain a command line: the program, each argument, the ATT&CK techniques it shows, its
+    /// artefacts and where to look next.
+    Explain(ExplainArgs),
     /// Build the index from ATT&CK bundles and the curated kb/ files (atomically replaces it).
     Index(IndexArgs),
     /// Download an ATT&CK bundle from MITRE (or a mirror) into the data folder.
@@ -96,6 +101,16 @@ struct ShowArgs {
     /// An ID (T1053.005, G0016, schtasks.exe) or a name/alias (Cozy Bear, 常設).
     #[arg(required = true, num_args = 1..)]
     key: Vec<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// The command line: one quoted argument, the words after `--`, or `-` to read standard
+    /// input (each line is explained in turn).
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    line: Vec<String>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -192,6 +207,49 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explain(a) => {
+            let kb = open_or_build(cli)?;
+            let lang = lang(a.out.lang);
+            let lib_lang = match lang {
+                Lang::Ja => explain::Lang::Ja,
+                Lang::En => explain::Lang::En,
+            };
+            let stdin = a.line.len() == 1 && a.line[0] == "-";
+            if !stdin {
+                let e = explain::explain(&kb, &a.line.join(" "), lib_lang)?;
+                if a.out.json {
+                    print_json(&e)?;
+                } else {
+                    emit(|out| render_explain::explain(out, &e, lang))?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            // One explanation per line; JSON output is one object per line (JSON Lines).
+            let input = read_stdin()?;
+            let mut all = Vec::new();
+            for line in input.lines().filter(|l| !l.trim().is_empty()) {
+                all.push(explain::explain(&kb, line, lib_lang)?);
+            }
+            if a.out.json {
+                let mut text = String::new();
+                for e in &all {
+                    text.push_str(&serde_json::to_string(e).map_err(|e| Error::Other(e.to_string()))?);
+                    text.push('\n');
+                }
+                emit(|out| out.write_all(text.as_bytes()))?;
+            } else {
+                emit(|out| {
+                    for (i, e) in all.iter().enumerate() {
+                        if i > 0 {
+                            writeln!(out, "\n{}", "─".repeat(60))?;
+                        }
+                        render_explain::explain(out, e, lang)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Index(a) => {
             let out = a.out.clone().unwrap_or_else(|| cli.index.clone());
             let m = build_index(cli, &a.sources, &out)?;
@@ -242,6 +300,14 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Standard input as text; invalid UTF-8 is replaced, not refused (a pasted log may hold it).
+fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes)
+        .map_err(|e| Error::Other(format!("cannot read standard input: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {

@@ -23,12 +23,16 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
 use crate::model::{Entity, Kb, Kind, Redirect, Ref};
+use crate::source::grammar::ExplainData;
 use crate::source::stix::SourceInfo;
 use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
+const EXPLAIN_FILE: &str = "explain.json";
 
 /// Handles to every field; the schema is defined here and nowhere else.
 #[derive(Clone, Copy)]
@@ -138,6 +142,9 @@ pub struct KbIndex {
     pub fields: Fields,
     pub manifest: Manifest,
     redirects: Vec<Redirect>,
+    /// explain.json, read on first use (a search never needs it).
+    explain: std::sync::OnceLock<ExplainData>,
+    explain_text: String,
 }
 
 impl KbIndex {
@@ -189,13 +196,31 @@ impl KbIndex {
         let text = std::fs::read_to_string(&rp).map_err(|e| Error::io(&rp, e))?;
         let redirects = serde_json::from_str(&text)
             .map_err(|e| outdated(format!("has unreadable redirects ({e})")))?;
+        // Read now, parsed on first use: a later rebuild may remove this generation's folder.
+        let ep = dir.join(EXPLAIN_FILE);
+        let explain_text = std::fs::read_to_string(&ep).map_err(|e| Error::io(&ep, e))?;
         Ok(KbIndex {
             index,
             reader,
             fields,
             manifest,
             redirects,
+            explain: std::sync::OnceLock::new(),
+            explain_text,
         })
+    }
+
+    /// Registry keys, cmdlets, folders and traits for `kb explain`.
+    pub fn explain_data(&self) -> Result<&ExplainData> {
+        if let Some(d) = self.explain.get() {
+            return Ok(d);
+        }
+        let d: ExplainData = serde_json::from_str(&self.explain_text).map_err(|e| {
+            Error::Index(format!(
+                "damaged index (unreadable {EXPLAIN_FILE}: {e}); rebuild it with `kb index`"
+            ))
+        })?;
+        Ok(self.explain.get_or_init(|| d))
     }
 
     /// Revoked IDs and their replacements.
@@ -335,6 +360,8 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
     let redirects = to_json(&kb.redirects)?;
     let rp = dir.join("redirects.json");
     std::fs::write(&rp, redirects).map_err(|e| Error::io(&rp, e))?;
+    let ep = dir.join(EXPLAIN_FILE);
+    std::fs::write(&ep, to_json(&kb.explain)?).map_err(|e| Error::io(&ep, e))?;
     let manifest = Manifest {
         kb_version: env!("CARGO_PKG_VERSION").to_string(),
         schema_version: SCHEMA_VERSION,

@@ -8,6 +8,8 @@ use super::{Kb, Kind};
 use crate::source::curated::{BinaryKind, Curated};
 use crate::text::has_japanese;
 
+mod grammar;
+
 #[derive(Debug, Default)]
 pub struct Report {
     /// Errors in kb/ itself: wrong IDs, missing Japanese, duplicates.
@@ -42,6 +44,8 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             )),
         },
     };
+    let check_tech = |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Technique]);
+    let check_tactic = |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Tactic]);
     let ja = |r: &mut Report, file: &str, what: &str, text: &str| {
         if !has_japanese(text) {
             r.problems
@@ -144,8 +148,37 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             r.problems
                 .push(format!("{file}: investigate needs en and ja items"));
         }
+        let switch_names: Vec<String> = b
+            .switches
+            .iter()
+            .flat_map(|s| std::iter::once(&s.name).chain(&s.aliases))
+            .map(|n| n.to_lowercase())
+            .collect();
+        let mut seen_switches = std::collections::BTreeSet::new();
+        for n in &switch_names {
+            if !seen_switches.insert(n) {
+                r.problems
+                    .push(format!("{file}: switch {n:?} is defined twice"));
+            }
+        }
         for s in &b.switches {
-            ja(&mut r, file, &format!("switch {}", s.name), &s.ja);
+            grammar::switch(&mut r, file, s, &check_tech, &check_tactic);
+            if let Some(w) = &s.absent_when
+                && !switch_names.contains(&w.to_lowercase())
+            {
+                r.problems.push(format!(
+                    "{file}: switch {}: absent_when names {w:?}, not a switch of this program",
+                    s.name
+                ));
+            }
+        }
+        for p in &b.patterns {
+            grammar::pattern(&mut r, file, p, &check_tech, &check_tactic);
+        }
+        if b.telltales.iter().any(|t| t.trim().chars().count() < 4) {
+            r.problems.push(format!(
+                "{file}: a tell-tale needs at least 4 characters, or it names other programs too"
+            ));
         }
         for x in &b.examples {
             ja(&mut r, file, &format!("example {:?}", x.command), &x.ja);
@@ -188,6 +221,8 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
         );
         ja(&mut r, file, &format!("alert {:?} ja", a.id), &a.ja);
     }
+
+    grammar::explain_data(&mut r, c, &check_tech, &check_tactic);
 
     for e in &kb.entities {
         let enterprise = e.domains.iter().any(|d| d == "enterprise-attack");

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::source::curated::{Alert, Binary, Curated};
+use crate::source::grammar::ExplainData;
 use crate::source::stix::{Bundle, SourceInfo, StixObject};
 
 pub mod lint;
@@ -262,6 +263,8 @@ pub struct Kb {
     pub warnings: Vec<String>,
     /// Which kb/ files went in ([`Curated::fingerprint`]).
     pub curated: String,
+    /// What `kb explain` reads besides the catalogue entries.
+    pub explain: ExplainData,
 }
 
 impl Kb {
@@ -289,6 +292,7 @@ struct Merged {
 pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     let mut kb = Kb {
         curated: curated.fingerprint.clone(),
+        explain: curated.explain_data(),
         ..Kb::default()
     };
     let (bundles, skipped) = newest_per_domain(bundles);

@@ -551,3 +551,39 @@ fn shell_quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
+
+/// The search result of one ATT&CK or catalogue ID (names, tactics), without its full record.
+pub fn hit_by_id(kb: &KbIndex, id: &str) -> Result<Option<StoredHit>> {
+    let searcher = kb.reader.searcher();
+    match lookup_id(&searcher, kb, id)? {
+        Some(addr) => stored_hit(&searcher, kb, addr).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The catalogue entry a program name means: its file name or an alias, with or without
+/// `.exe` (`schtasks`, `SCHTASKS.EXE`, `procdump64`).
+pub fn program(kb: &KbIndex, name: &str) -> Result<Option<Entity>> {
+    let key = exact_key(name);
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let searcher = kb.reader.searcher();
+    for candidate in [key.clone(), format!("{key}.exe")] {
+        let top = searcher.search(
+            &term(kb.fields.program, &candidate),
+            &TopDocs::with_limit(1).order_by_score(),
+        )?;
+        if let Some((_, addr)) = top.first() {
+            return record(&searcher, kb, *addr).map(Some);
+        }
+    }
+    // A system process is indexed under its file name only.
+    match lookup_id(&searcher, kb, &key)? {
+        Some(addr) => {
+            let e = record(&searcher, kb, addr)?;
+            Ok(e.binary.is_some().then_some(e))
+        }
+        None => Ok(None),
+    }
+}

@@ -7,6 +7,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::source::grammar::{
+    ArtefactFile, ExplainData, Grammar, Pattern, PowershellFile, RegistryFile, Switch,
+};
 use crate::{Error, Result};
 
 mod embedded {
@@ -65,8 +68,16 @@ pub struct Binary {
     #[serde(default)]
     pub keywords_en: Vec<String>,
     pub techniques: Vec<BinaryTechnique>,
+    /// Tell-tale argument text (`sekurlsa::`) that names this tool even when it is renamed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub telltales: Vec<String>,
+    #[serde(default)]
+    pub grammar: Grammar,
     #[serde(default)]
     pub switches: Vec<Switch>,
+    /// What particular argument combinations mean (`MiniDump`, `lsass`, `__EventFilter`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<Pattern>,
     #[serde(default)]
     pub examples: Vec<Example>,
     pub investigate: Investigate,
@@ -83,16 +94,22 @@ pub enum BinaryKind {
     MsExtra,
     AdminTool,
     SystemProcess,
+    /// Tools attackers bring with them (Mimikatz, Rubeus, Impacket): not part of Windows.
+    AttackTool,
+    /// A command built into cmd.exe (type, copy, start, mklink): no file of its own.
+    CmdBuiltin,
 }
 
 impl BinaryKind {
-    const ALL: [BinaryKind; 6] = [
+    const ALL: [BinaryKind; 8] = [
         BinaryKind::Builtin,
         BinaryKind::Library,
         BinaryKind::Script,
         BinaryKind::MsExtra,
         BinaryKind::AdminTool,
         BinaryKind::SystemProcess,
+        BinaryKind::AttackTool,
+        BinaryKind::CmdBuiltin,
     ];
 
     /// The name used in kb/ files (`builtin`, `system-process`).
@@ -104,6 +121,8 @@ impl BinaryKind {
             BinaryKind::MsExtra => "ms-extra",
             BinaryKind::AdminTool => "admin-tool",
             BinaryKind::SystemProcess => "system-process",
+            BinaryKind::AttackTool => "attack-tool",
+            BinaryKind::CmdBuiltin => "cmd-builtin",
         }
     }
 
@@ -120,6 +139,8 @@ impl BinaryKind {
             BinaryKind::MsExtra => ("Microsoft-signed extra", "Microsoft 署名の追加ツール"),
             BinaryKind::AdminTool => ("admin / discovery tool", "管理・探索ツール"),
             BinaryKind::SystemProcess => ("Windows system process", "Windows システム プロセス"),
+            BinaryKind::AttackTool => ("attack tool (not part of Windows)", "攻撃ツール (Windows 標準ではない)"),
+            BinaryKind::CmdBuiltin => ("cmd.exe built-in command", "cmd.exe の内部コマンド"),
         }
     }
 }
@@ -130,14 +151,6 @@ pub struct BinaryTechnique {
     pub id: String,
     pub why_en: String,
     pub why_ja: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Switch {
-    pub name: String,
-    pub en: String,
-    pub ja: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -189,6 +202,12 @@ pub struct Curated {
     pub translations: Vec<(String, Translation)>,
     pub binaries: Vec<(String, Binary)>,
     pub alerts: Vec<(String, Alert)>,
+    /// Registry keys, PowerShell cmdlets and patterns, folders and traits, each with its file.
+    pub registry: Vec<(String, crate::source::grammar::RegistryKey)>,
+    pub cmdlets: Vec<(String, crate::source::grammar::Cmdlet)>,
+    pub powershell_patterns: Vec<(String, Pattern)>,
+    pub locations: Vec<(String, crate::source::grammar::Location)>,
+    pub traits: Vec<(String, crate::source::grammar::Trait)>,
 }
 
 #[derive(Deserialize)]
@@ -276,9 +295,26 @@ impl Curated {
                     .chain(f.asset)
                     .chain(f.detection_strategy);
                 c.translations.extend(all.map(|t| (path.clone(), t)));
+            } else if path.starts_with("registry/") {
+                let f: RegistryFile = toml::from_str(&text).map_err(toml_err)?;
+                c.registry
+                    .extend(f.key.into_iter().map(|k| (path.clone(), k)));
+            } else if path.starts_with("powershell/") {
+                let f: PowershellFile = toml::from_str(&text).map_err(toml_err)?;
+                c.cmdlets
+                    .extend(f.cmdlet.into_iter().map(|k| (path.clone(), k)));
+                c.powershell_patterns
+                    .extend(f.pattern.into_iter().map(|k| (path.clone(), k)));
+            } else if path.starts_with("artefacts/") {
+                let f: ArtefactFile = toml::from_str(&text).map_err(toml_err)?;
+                c.locations
+                    .extend(f.location.into_iter().map(|k| (path.clone(), k)));
+                c.traits
+                    .extend(f.traits.into_iter().map(|k| (path.clone(), k)));
             } else {
                 return Err(err(
-                    "unexpected file: kb/ holds ja/, binaries/ and alerts/ (see kb/README.md)"
+                    "unexpected file: kb/ holds ja/, binaries/, alerts/, registry/, powershell/ \
+                     and artefacts/ (see kb/README.md)"
                         .into(),
                 ));
             }
@@ -298,6 +334,25 @@ impl Curated {
                     .iter()
                     .any(|a| a.eq_ignore_ascii_case(&n) || a.eq_ignore_ascii_case(stem))
         })
+    }
+
+    /// What `kb explain` needs besides the catalogue, as the index stores it.
+    pub fn explain_data(&self) -> ExplainData {
+        fn items<T: Clone>(v: &[(String, T)]) -> Vec<T> {
+            v.iter().map(|(_, x)| x.clone()).collect()
+        }
+        ExplainData {
+            registry: items(&self.registry),
+            cmdlets: items(&self.cmdlets),
+            powershell_patterns: items(&self.powershell_patterns),
+            locations: items(&self.locations),
+            traits: items(&self.traits),
+            telltales: self
+                .binaries
+                .iter()
+                .flat_map(|(_, b)| b.telltales.iter().map(|t| (t.to_lowercase(), b.id.clone())))
+                .collect(),
+        }
     }
 
     /// Translations by ATT&CK ID; a later duplicate is reported by lint, the first one wins here.

@@ -3,6 +3,7 @@
 
 pub mod curated;
 pub mod fetch;
+pub mod grammar;
 pub mod stix;
 
 use std::path::{Path, PathBuf};
