@@ -119,8 +119,27 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     }
 
     // 4. Words in names, keywords and descriptions, each field with its analyzer.
+    // A command line is read like `kb explain` reads it: its program and this command's
+    // techniques lead, and only its plain words match text (a path's `Users` is not Hidden
+    // Users, `C:` is not C#, `/f` is not F#).
+    let command = if words.len() > 1 {
+        command_techniques(kb, &req.query, &words)?
+    } else {
+        None
+    };
     let text: String = {
-        let n = crate::text::space_scripts(&normalize(&req.query));
+        let plain: Vec<String>;
+        let source: &str = if command.is_some() {
+            plain = words
+                .iter()
+                .filter(|w| is_plain_word(w))
+                .cloned()
+                .collect();
+            &plain.join(" ")
+        } else {
+            &req.query
+        };
+        let n = crate::text::space_scripts(&normalize(source));
         n.split_whitespace()
             .take(MAX_WORDS)
             .collect::<Vec<_>>()
@@ -248,9 +267,74 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         hits.push(Hit { stored, score, via });
     }
     promote_alert_technique(&mut hits, &searcher, kb, &filter)?;
+    if let Some(ids) = &command {
+        promote(&mut hits, ids, &searcher, kb, &filter)?;
+    }
     hits.truncate(limit);
     response.results = hits;
     Ok(response)
+}
+
+/// For a query that is a command line (its first word is a catalogue program, or it has
+/// switches or paths): the program's entry, then the techniques `kb explain` finds for it.
+fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Option<Vec<String>>> {
+    let program = program(kb, program_name(&words[0]))?;
+    let shaped = words[1..]
+        .iter()
+        .any(|w| w.starts_with(['/', '-']) || w.contains('\\'));
+    if program.is_none() && !shaped {
+        return Ok(None);
+    }
+    let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
+    let mut ids: Vec<String> = e.program.into_iter().collect();
+    ids.extend(e.techniques.into_iter().take(5).map(|t| t.id));
+    Ok(Some(ids))
+}
+
+/// A word of a command line that may match names: not a switch, path, URL, address or
+/// account, and not a bare number.
+fn is_plain_word(w: &str) -> bool {
+    !w.starts_with(['/', '-', '+', '\\', '%', '$'])
+        && !w.contains(['\\', '/', ':', '=', '.', '@'])
+        && !w.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Puts `ids` first, in their order, above every other result (fetching those the text did
+/// not find, when the filters admit them).
+fn promote(
+    hits: &mut Vec<Hit>,
+    ids: &[String],
+    searcher: &Searcher,
+    kb: &KbIndex,
+    filter: &Filter,
+) -> Result<()> {
+    let top = hits.first().map_or(1.0, |h| h.score);
+    let mut front = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let hit = match hits.iter().position(|h| h.stored.id.eq_ignore_ascii_case(id)) {
+            Some(p) => hits.remove(p),
+            None => {
+                let Some(addr) = lookup_id(searcher, kb, id)? else {
+                    continue;
+                };
+                let stored = stored_hit(searcher, kb, addr)?;
+                if !filter.admits(&stored) || front.iter().any(|h: &Hit| h.stored.id == stored.id) {
+                    continue;
+                }
+                Hit {
+                    stored,
+                    score: 0.0,
+                    via: None,
+                }
+            }
+        };
+        let mut hit = hit;
+        hit.score = top + (ids.len() - i) as f32;
+        front.push(hit);
+    }
+    front.append(hits);
+    *hits = front;
+    Ok(())
 }
 
 /// ATT&CK-style IDs: T1053, T1053.005, TA0003, G0016, S0002, M1036, C0024, DS0009, DC0001,
