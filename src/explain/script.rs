@@ -9,8 +9,9 @@ use crate::cmdline::Mapped;
 use crate::cmdline::powershell::{self, Command, Token, TokenKind};
 use crate::source::grammar::{Cmdlet, ExplainData, ValueKind};
 
-/// At most this many commands of one script are read.
+/// At most this many commands of one script are read, and this many tokens of each.
 const MAX_COMMANDS: usize = 256;
+const MAX_TOKENS: usize = 512;
 
 /// PowerShell's approved verbs that start most cmdlet and function names (Verb-Noun).
 const VERBS: &[&str] = &[
@@ -115,7 +116,7 @@ impl Ctx<'_> {
 
     /// Artefacts among the words and strings of a command kb has no grammar for.
     fn tokens(&mut self, tokens: &[Token], decoded: bool, found: &mut Found, e: &mut Explanation) {
-        for t in tokens {
+        for t in tokens.iter().take(MAX_TOKENS) {
             if matches!(t.kind, TokenKind::Word | TokenKind::Str) {
                 let span = self.span(decoded, t.text.span());
                 self.shape_artefact(&t.text.text, span, found, e);
@@ -155,7 +156,7 @@ impl Ctx<'_> {
         let start = c.tokens.iter().position(|t| std::ptr::eq(t, name)).unwrap_or(0) + 1;
         let mut positional = 0;
         let mut i = start;
-        while i < c.tokens.len() {
+        while i < c.tokens.len().min(MAX_TOKENS) {
             let t = &c.tokens[i];
             let tspan = self.span(decoded, t.raw);
             if t.kind == TokenKind::Param {

@@ -653,7 +653,8 @@ pub fn program(kb: &KbIndex, name: &str) -> Result<Option<Entity>> {
         return Ok(None);
     }
     let searcher = kb.reader.searcher();
-    for candidate in [key.clone(), format!("{key}.exe")] {
+    let stem = key.strip_suffix(".exe").unwrap_or(&key).to_string();
+    for candidate in [key.clone(), format!("{stem}.exe"), stem] {
         let top = searcher.search(
             &term(kb.fields.program, &candidate),
             &TopDocs::with_limit(1).order_by_score(),
