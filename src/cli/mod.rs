@@ -3,6 +3,7 @@
 
 mod render;
 mod render_explain;
+mod serve;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ struct Cli {
     /// Folder that `kb fetch` fills with bundles (used when no --attack or KB_ATTACK is given).
     #[arg(long, global = true, env = "KB_DATA", default_value = "data")]
     data: PathBuf,
+    /// Read the index from a bundle made by `kb pack` (instead of --index); it is verified and
+    /// unpacked once into a cache folder ($KB_CACHE, else ~/.cache/attack-kb).
+    #[arg(long, global = true, env = "KB_BUNDLE")]
+    bundle: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +59,10 @@ enum Command {
     Lint(LintArgs),
     /// Print what the index holds: sources, versions, counts, build time.
     Info(OutputArgs),
+    /// Write the index as one verifiable zip (the index, its manifest, SHA-256 of every file).
+    Pack(PackArgs),
+    /// Serve search, show and explain over HTTP: a JSON API and a web page.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -109,10 +118,17 @@ struct ShowArgs {
 struct ExplainArgs {
     /// The command line: one quoted argument, the words after `--`, or `-` to read standard
     /// input (each line is explained in turn).
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    #[arg(required = true, num_args = 1..)]
     line: Vec<String>,
     #[command(flatten)]
     out: OutputArgs,
+}
+
+#[derive(Args)]
+struct PackArgs {
+    /// The bundle to write.
+    #[arg(short = 'o', long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -233,7 +249,9 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if a.out.json {
                 let mut text = String::new();
                 for e in &all {
-                    text.push_str(&serde_json::to_string(e).map_err(|e| Error::Other(e.to_string()))?);
+                    text.push_str(
+                        &serde_json::to_string(e).map_err(|e| Error::Other(e.to_string()))?,
+                    );
                     text.push('\n');
                 }
                 emit(|out| out.write_all(text.as_bytes()))?;
@@ -290,8 +308,17 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Pack(a) => {
+            let m = index::pack::write(&cli.index, &a.out)?;
+            note(|err| render::manifest(err, &m, &a.out));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(a) => {
+            let kb = open_or_build(cli)?;
+            serve::run(a, kb, index_source(cli))
+        }
         Command::Info(o) => {
-            let kb = KbIndex::open(&cli.index)?;
+            let kb = KbIndex::open(&index_root(cli)?)?;
             if o.json {
                 print_json(&kb.manifest)?;
             } else {
@@ -351,6 +378,9 @@ fn lang(flag: Option<Lang>) -> Lang {
 /// or when another kb version wrote it. A damaged or unreadable index is reported, not
 /// replaced: it may have been built from other sources than the defaults.
 fn open_or_build(cli: &Cli) -> Result<KbIndex> {
+    if cli.bundle.is_some() {
+        return KbIndex::open(&index_root(cli)?);
+    }
     let why = match KbIndex::open(&cli.index) {
         Ok(kb) => {
             if kb.manifest.curated != Curated::embedded_fingerprint() {
@@ -376,6 +406,22 @@ fn open_or_build(cli: &Cli) -> Result<KbIndex> {
     let m = build_index(cli, &sources, &cli.index)?;
     note(|err| render::manifest(err, &m, &cli.index));
     KbIndex::open(&cli.index)
+}
+
+/// The index folder readers open: --index, or the cache folder a --bundle unpacks to.
+fn index_root(cli: &Cli) -> Result<PathBuf> {
+    match &cli.bundle {
+        Some(b) => index::pack::open(b, &index::pack::default_cache()),
+        None => Ok(cli.index.clone()),
+    }
+}
+
+/// What `kb serve` reopens on reload: the index folder, or the bundle file.
+fn index_source(cli: &Cli) -> serve::Source {
+    match &cli.bundle {
+        Some(b) => serve::Source::Bundle(b.clone()),
+        None => serve::Source::Dir(cli.index.clone()),
+    }
 }
 
 fn load_curated(s: &SourceArgs) -> Result<Curated> {

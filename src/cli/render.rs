@@ -159,6 +159,7 @@ fn relation_title(owner: Kind, rel: Rel) -> (&'static str, &'static str) {
         }
         (Kind::Binary, Rel::Techniques) => ("ATT&CK techniques", "ATT&CK テクニック"),
         (Kind::Alert, Rel::Techniques) => ("Usually means", "主に該当するテクニック"),
+        (Kind::Event, Rel::Techniques) => ("Helps to detect", "検知に役立つテクニック"),
         (Kind::Asset, Rel::Techniques) => ("Targeted by", "この資産を狙うテクニック"),
         (_, Rel::Techniques) => ("Techniques used", "使用するテクニック"),
         (Kind::Technique, Rel::Groups) => ("Groups that use it", "使用する攻撃グループ"),
@@ -179,6 +180,7 @@ fn relation_title(owner: Kind, rel: Rel) -> (&'static str, &'static str) {
         ),
         (_, Rel::Binaries) => ("Windows binaries", "Windows プログラム"),
         (_, Rel::Alerts) => ("MDE alerts", "MDE アラート"),
+        (_, Rel::Events) => ("Windows events to check", "確認すべき Windows イベント"),
         (_, Rel::Assets) => ("Assets", "資産"),
     }
 }

@@ -38,7 +38,11 @@ fn part(out: &mut dyn Write, e: &Explanation, lang: Lang, depth: usize) -> io::R
             _ => via.to_string(),
         };
         writeln!(out)?;
-        writeln!(out, "{pad}▶ {label}: {}", attack_kb::text::truncate(&e.input, 160))?;
+        writeln!(
+            out,
+            "{pad}▶ {label}: {}",
+            attack_kb::text::truncate(&e.input, 160)
+        )?;
     }
     program(out, e, lang, &pad)?;
     let args: Vec<_> = e
@@ -48,7 +52,11 @@ fn part(out: &mut dyn Write, e: &Explanation, lang: Lang, depth: usize) -> io::R
         .collect();
     let notes: Vec<_> = e.assessment.iter().filter(|n| n.kind == "does").collect();
     if !args.is_empty() || !notes.is_empty() {
-        writeln!(out, "\n{pad}{}", t(lang, "What this command does", "このコマンドの動作"))?;
+        writeln!(
+            out,
+            "\n{pad}{}",
+            t(lang, "What this command does", "このコマンドの動作")
+        )?;
         for a in args {
             let shown = match &a.value {
                 Some(v) if !a.raw.contains(v.as_str()) => format!("{} {v}", a.raw),
@@ -75,11 +83,18 @@ fn part(out: &mut dyn Write, e: &Explanation, lang: Lang, depth: usize) -> io::R
             technique(out, h, lang, &pad)?;
         }
         if !usual.is_empty() {
-            let ids: Vec<String> = usual.iter().map(|h| format!("{} {}", h.id, name(h, lang))).collect();
+            let ids: Vec<String> = usual
+                .iter()
+                .map(|h| format!("{} {}", h.id, name(h, lang)))
+                .collect();
             writeln!(
                 out,
                 "{pad}  {}: {}",
-                t(lang, "other usual abuses of this program", "このプログラムのその他の主な悪用"),
+                t(
+                    lang,
+                    "other usual abuses of this program",
+                    "このプログラムのその他の主な悪用"
+                ),
                 ids.join(", ")
             )?;
         }
@@ -108,7 +123,12 @@ fn part(out: &mut dyn Write, e: &Explanation, lang: Lang, depth: usize) -> io::R
             } else {
                 format!("  ({})", a.notes.join("; "))
             };
-            writeln!(out, "{pad}  {:<14} {}{notes}", kind_label(&a.kind, lang), a.value)?;
+            writeln!(
+                out,
+                "{pad}  {:<14} {}{notes}",
+                kind_label(&a.kind, lang),
+                a.value
+            )?;
         }
     }
     if !e.investigate.is_empty() {
@@ -121,7 +141,11 @@ fn part(out: &mut dyn Write, e: &Explanation, lang: Lang, depth: usize) -> io::R
         writeln!(
             out,
             "\n{pad}{}",
-            t(lang, "Loose matches in the index", "索引内の関連しそうな項目")
+            t(
+                lang,
+                "Loose matches in the index",
+                "索引内の関連しそうな項目"
+            )
         )?;
         for h in e.related.iter().take(5) {
             let n = match (lang, &h.name_ja) {
@@ -140,12 +164,20 @@ fn part(out: &mut dyn Write, e: &Explanation, lang: Lang, depth: usize) -> io::R
 fn program(out: &mut dyn Write, e: &Explanation, lang: Lang, pad: &str) -> io::Result<()> {
     let Some(c) = &e.catalogue else {
         if e.kind == "script" {
-            writeln!(out, "{pad}{}", t(lang, "PowerShell code", "PowerShell コード"))?;
+            writeln!(
+                out,
+                "{pad}{}",
+                t(lang, "PowerShell code", "PowerShell コード")
+            )?;
         } else if let Some(p) = &e.program_as_written {
             writeln!(
                 out,
                 "{pad}{p} — {}",
-                t(lang, "not in kb's catalogue", "kb のカタログにないプログラム")
+                t(
+                    lang,
+                    "not in kb's catalogue",
+                    "kb のカタログにないプログラム"
+                )
             )?;
         }
         return Ok(());
@@ -172,7 +204,12 @@ fn program(out: &mut dyn Write, e: &Explanation, lang: Lang, pad: &str) -> io::R
     } else {
         t(lang, "not part of Windows", "Windows 標準ではない")
     };
-    writeln!(out, "{pad}  {legit}; {}: {}", t(lang, "signer", "署名者"), c.signer)?;
+    writeln!(
+        out,
+        "{pad}  {legit}; {}: {}",
+        t(lang, "signer", "署名者"),
+        c.signer
+    )?;
     if !c.expected_paths.is_empty() {
         writeln!(
             out,
@@ -182,12 +219,24 @@ fn program(out: &mut dyn Write, e: &Explanation, lang: Lang, pad: &str) -> io::R
         )?;
     }
     let used = match (&c.path_used, c.path_matches) {
-        (None, _) => t(lang, "no path given (found through PATH)", "パス指定なし (PATH から実行)").to_string(),
+        (None, _) => t(
+            lang,
+            "no path given (found through PATH)",
+            "パス指定なし (PATH から実行)",
+        )
+        .to_string(),
         (Some(p), Some(true)) => format!("{p} ({})", t(lang, "matches", "一致")),
-        (Some(p), Some(false)) => format!("{p} (! {})", t(lang, "NOT an expected path", "正規のパスではない")),
+        (Some(p), Some(false)) => format!(
+            "{p} (! {})",
+            t(lang, "NOT an expected path", "正規のパスではない")
+        ),
         (Some(p), None) => p.clone(),
     };
-    writeln!(out, "{pad}  {}: {used}", t(lang, "path used", "使われたパス"))?;
+    writeln!(
+        out,
+        "{pad}  {}: {used}",
+        t(lang, "path used", "使われたパス")
+    )?;
     Ok(())
 }
 

@@ -141,7 +141,7 @@ mod tests {
         let args = split(&Mapped::new(r#""C:\Program Files\x\" /c"#, 0));
         assert_eq!(args[0].text.text, r"C:\Program Files\x\");
         assert_eq!(args[1].text.text, "/c");
-        assert_eq!(args[1].raw, (23, 25));
+        assert_eq!(args[1].raw, (22, 24));
     }
 
     #[test]

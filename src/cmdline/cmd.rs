@@ -41,6 +41,11 @@ pub fn split(line: &Mapped) -> Vec<Segment> {
                  out: &mut Vec<Segment>| {
         let text = cur.finish(end).trim();
         let text = strip_parens(&text);
+        // `@command` only hides the echo of the command.
+        let text = match text.text.strip_prefix('@') {
+            Some(_) => text.slice(1, text.text.len()).trim(),
+            None => text,
+        };
         if !text.is_empty() || !redirects.is_empty() {
             out.push(Segment {
                 text,
@@ -156,16 +161,55 @@ pub fn split(line: &Mapped) -> Vec<Segment> {
     out
 }
 
-/// `(a & b)` groups: the parentheses belong to cmd.exe, not to the commands.
+/// `(a & b)` groups: the parentheses belong to cmd.exe, not to the commands. The operators
+/// inside a group split it, so a part may keep only its opening or its closing parenthesis.
 fn strip_parens(m: &Mapped) -> Mapped {
     let t = &m.text;
-    let start = usize::from(t.starts_with('('));
-    let end = if t.ends_with(')') && start == 1 && t.len() > 1 {
+    let opens = t.matches('(').count();
+    let closes = t.matches(')').count();
+    let start = usize::from(t.starts_with('(') && (opens > closes || t.ends_with(')')));
+    let end = if t.len() > start && t.ends_with(')') && (closes > opens || start == 1) {
         t.len() - 1
     } else {
         t.len()
     };
     m.slice(start, end).trim()
+}
+
+/// The command an `if` or `for` runs: `if not exist X (copy a b)` -> `copy a b`,
+/// `for /f %i in (x) do whoami` -> `whoami`. None for any other command.
+pub fn control_body(m: &Mapped) -> Option<Mapped> {
+    let args = super::argv::split(m);
+    let first = args.first()?.text.text.to_ascii_lowercase();
+    let from = match first.as_str() {
+        "if" => {
+            let word = |i: usize| args.get(i).map(|a| a.text.text.to_ascii_lowercase());
+            let mut i = 1;
+            if word(i).as_deref() == Some("/i") {
+                i += 1;
+            }
+            if word(i).as_deref() == Some("not") {
+                i += 1;
+            }
+            let w = word(i)?;
+            let ops = ["==", "equ", "neq", "lss", "leq", "gtr", "geq"];
+            i += match w.as_str() {
+                "exist" | "defined" | "errorlevel" | "cmdextversion" => 2,
+                _ if w.contains("==") && !w.ends_with("==") && !w.starts_with("==") => 1,
+                _ if word(i + 1).is_some_and(|o| ops.contains(&o.as_str())) => 3,
+                _ if w.ends_with("==") => 2,
+                _ => return None,
+            };
+            args.get(i)?.at.0
+        }
+        "for" => {
+            let lower = m.text.to_ascii_lowercase();
+            lower.find(" do ")? + 4
+        }
+        _ => return None,
+    };
+    let body = strip_parens(&m.slice(from, m.text.len()));
+    (!body.is_empty()).then_some(body)
 }
 
 #[cfg(test)]
@@ -204,6 +248,26 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].0, "echo a&b");
         assert_eq!(s[0].2, [(">".into(), r"C:\t\a.txt:hidden.txt".into())]);
+    }
+
+    #[test]
+    fn if_and_for_run_their_body() {
+        let body = |s: &str| control_body(&Mapped::new(s, 0)).map(|m| m.text);
+        assert_eq!(
+            body(r"if not exist C:\x (copy a b)").as_deref(),
+            Some("copy a b")
+        );
+        assert_eq!(
+            body(r#"IF "%A%"=="AMD64" (regsvr32 /s x.dll"#).as_deref(),
+            Some("regsvr32 /s x.dll")
+        );
+        assert_eq!(body("if %x% EQU 1 whoami").as_deref(), Some("whoami"));
+        assert_eq!(
+            body("for /f %i in (a.txt) do ping %i").as_deref(),
+            Some("ping %i")
+        );
+        assert_eq!(body("whoami"), None);
+        assert_eq!(body("if"), None);
     }
 
     #[test]

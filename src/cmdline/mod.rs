@@ -91,6 +91,25 @@ impl Mapped {
         }
     }
 
+    /// The parts joined by single spaces, each keeping its positions (the space takes the end
+    /// of the part before it): what a program that re-joins its arguments sees.
+    pub fn join(parts: &[&Mapped]) -> Mapped {
+        let mut out = Mapped::with_capacity(parts.iter().map(|p| p.text.len() + 1).sum());
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                let at = out.pos.last().map_or(0, |e| e + 1);
+                out.text.push(' ');
+                out.pos.push(at);
+            }
+            out.text.push_str(&p.text);
+            out.pos.extend_from_slice(&p.pos[..p.text.len()]);
+        }
+        let end = parts
+            .last()
+            .map_or(0, |p| p.pos.last().copied().unwrap_or(0));
+        out.finish(end)
+    }
+
     /// Without white space at either end.
     pub fn trim(&self) -> Mapped {
         let start = self.text.len() - self.text.trim_start().len();

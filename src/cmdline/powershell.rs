@@ -83,7 +83,12 @@ fn commands_into(script: &Mapped, depth: usize, out: &mut Vec<Command>) {
         let c = chars[i].1;
         match c {
             ' ' | '\t' | '\r' => i += 1,
-            '`' if chars.get(i + 1).is_some_and(|&(_, n)| n == '\n' || n == '\r') => i += 2,
+            '`' if chars
+                .get(i + 1)
+                .is_some_and(|&(_, n)| n == '\n' || n == '\r') =>
+            {
+                i += 2
+            }
             '\n' | ';' => {
                 end_command(&mut tokens, cmd_start, at(i), out);
                 i += 1;
@@ -244,7 +249,10 @@ fn token(script: &Mapped, chars: &[(usize, char)], start: usize) -> (Token, usiz
         TokenKind::Block
     } else if has_group {
         TokenKind::Group
-    } else if first == '-' && text.text.len() > 1 && !text.text[1..].starts_with(|c: char| c.is_ascii_digit()) {
+    } else if first == '-'
+        && text.text.len() > 1
+        && !text.text[1..].starts_with(|c: char| c.is_ascii_digit())
+    {
         TokenKind::Param
     } else {
         TokenKind::Word

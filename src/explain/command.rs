@@ -8,17 +8,15 @@ use base64::Engine;
 
 use super::shapes::{self, Shape};
 use super::{
-    Argument, Artefact, Ctx, Evidence, Explanation, Found, Note, ProgramFacts, Span, USUAL,
-    empty, section_name,
+    Argument, Artefact, Ctx, Evidence, Explanation, Found, Note, ProgramFacts, Span, USUAL, empty,
+    section_name,
 };
 use crate::Result;
 use crate::cmdline::cmd::Segment;
 use crate::cmdline::{Mapped, argv};
 use crate::model::Entity;
 use crate::source::curated::{Binary, BinaryKind};
-use crate::source::grammar::{
-    Pattern, RegistryOp, Section, Switch, TraitId, ValueKind,
-};
+use crate::source::grammar::{Pattern, RegistryOp, Section, Switch, TraitId, ValueKind};
 
 /// Arguments of one command beyond this many are not read (a pasted log is not a command).
 const MAX_ARGS: usize = 512;
@@ -35,7 +33,11 @@ pub(super) fn base_name(word: &str) -> &str {
 pub(super) fn is_script_host(ctx: &mut Ctx, word: &str) -> Result<bool> {
     Ok(ctx
         .program(base_name(word))?
-        .and_then(|e| e.binary.as_ref().map(|b| b.grammar.rest == ValueKind::RestScript))
+        .and_then(|e| {
+            e.binary
+                .as_ref()
+                .map(|b| b.grammar.rest == ValueKind::RestScript)
+        })
         .unwrap_or(false))
 }
 
@@ -72,6 +74,7 @@ impl Ctx<'_> {
         let mut e = empty(&text.text, "command");
         let mut found = Found::default();
         let mut args = argv::split(text);
+        join_unquoted_program(&mut args);
         if args.len() > MAX_ARGS {
             args.truncate(MAX_ARGS);
             e.truncated = true;
@@ -117,7 +120,13 @@ impl Ctx<'_> {
                 e.arguments[0].meaning = Some(self.text(&b.summary_en, &b.summary_ja));
                 e.catalogue = Some(self.facts(entity.as_deref(), b, &written, renamed));
                 if let Some(false) = e.catalogue.as_ref().and_then(|c| c.path_matches) {
-                    self.add_trait(TraitId::UnexpectedPath, &written, Some(prog_span), &mut found, &mut e);
+                    self.add_trait(
+                        TraitId::UnexpectedPath,
+                        &written,
+                        Some(prog_span),
+                        &mut found,
+                        &mut e,
+                    );
                 }
             }
             None => {
@@ -139,7 +148,8 @@ impl Ctx<'_> {
             self.file_artefact(&written, prog_span, &mut found, &mut e, true);
             // The program itself is not an artefact to list twice when it is a known one.
             if binary.is_some() {
-                e.artefacts.retain(|a| a.value != written || a.kind != "file");
+                e.artefacts
+                    .retain(|a| a.value != written || a.kind != "file");
             }
         }
         let switches: &[Switch] = binary.as_ref().map_or(&[], |b| b.switches.as_slice());
@@ -158,7 +168,12 @@ impl Ctx<'_> {
                 let Some(sw) = find_switch(switches, &name_part.text, prefixes) else {
                     e.arguments.push(arg(t, "switch", None, None, None, span));
                     if let Some(v) = attached {
-                        self.shape_artefact(&v.text, self.span(decoded, v.span()), &mut found, &mut e);
+                        self.shape_artefact(
+                            &v.text,
+                            self.span(decoded, v.span()),
+                            &mut found,
+                            &mut e,
+                        );
                     }
                     i += 1;
                     continue;
@@ -172,14 +187,16 @@ impl Ctx<'_> {
                     Some(v)
                 } else if sw.value.is_rest() {
                     consumed = args.len() - i;
-                    args.get(i + 1).map(|n| text.slice(n.at.0, text.text.len()))
+                    rest_of(text, &args, i + 1, sw.value)
                 } else if let Some(n) = args.get(i + 1) {
                     consumed = 2;
                     Some(n.text.clone())
                 } else {
                     None
                 };
-                let vspan = value.as_ref().map(|v| self.value_span(decoded, v, &args, i));
+                let vspan = value
+                    .as_ref()
+                    .map(|v| self.value_span(decoded, v, &args, i));
                 e.arguments.push(Argument {
                     raw: t.to_string(),
                     role: "switch".into(),
@@ -192,7 +209,16 @@ impl Ctx<'_> {
                 });
                 if let Some(v) = value {
                     let vs = vspan.unwrap_or(span);
-                    self.value(sw, &v, vs, depth, decoded, &mut registry, &mut found, &mut e)?;
+                    self.value(
+                        sw,
+                        &v,
+                        vs,
+                        depth,
+                        decoded,
+                        &mut registry,
+                        &mut found,
+                        &mut e,
+                    )?;
                 }
                 if let Some(op) = sw.registry {
                     registry.op = Some(op);
@@ -210,7 +236,7 @@ impl Ctx<'_> {
                     registry.op = Some(op);
                 }
                 let value = if sw.value.is_rest() {
-                    args.get(i + words).map(|n| text.slice(n.at.0, text.text.len()))
+                    rest_of(text, &args, i + words, sw.value)
                 } else if sw.value.takes_value() {
                     args.get(i + words).map(|n| n.text.clone())
                 } else {
@@ -229,14 +255,29 @@ impl Ctx<'_> {
                 let mut consumed = words;
                 if let Some(v) = value {
                     let vs = self.span(decoded, v.span());
-                    consumed = if sw.value.is_rest() { args.len() - i } else { words + 1 };
-                    self.value(sw, &v, vs, depth, decoded, &mut registry, &mut found, &mut e)?;
+                    consumed = if sw.value.is_rest() {
+                        args.len() - i
+                    } else {
+                        words + 1
+                    };
+                    self.value(
+                        sw,
+                        &v,
+                        vs,
+                        depth,
+                        decoded,
+                        &mut registry,
+                        &mut found,
+                        &mut e,
+                    )?;
                 }
                 i += consumed;
                 continue;
             }
             if rest.is_rest() && !t.starts_with("\\\\") {
-                let m = text.slice(a.at.0, text.text.len());
+                let Some(m) = rest_of(text, &args, i, rest) else {
+                    break;
+                };
                 let script = rest == ValueKind::RestScript;
                 e.arguments.push(arg(
                     &m.text,
@@ -251,7 +292,8 @@ impl Ctx<'_> {
                 }
                 break;
             }
-            e.arguments.push(arg(t, "positional", None, None, None, span));
+            e.arguments
+                .push(arg(t, "positional", None, None, None, span));
             if let Some(lib) = self.library(t)? {
                 libraries.push(lib);
             }
@@ -273,8 +315,12 @@ impl Ctx<'_> {
         }
         self.registry(&registry, depth, decoded, &mut found, &mut e)?;
         self.redirects(seg, decoded, &mut e, &mut found);
-        // Patterns of the program's entry and of the libraries and scripts it names.
-        let lower = text.text.to_lowercase();
+        // Patterns of the program's entry and of the libraries and scripts it names. They see
+        // the command's redirections too (`type x > \\server\share\x` is an upload).
+        let mut lower = text.text.to_lowercase();
+        for r in &seg.redirects {
+            lower.push_str(&format!(" {} {}", r.op, r.target.text.to_lowercase()));
+        }
         let mut seen = HashSet::new();
         if let Some(b) = &binary {
             seen.insert(b.id.clone());
@@ -320,7 +366,13 @@ impl Ctx<'_> {
         Ok(e)
     }
 
-    fn facts(&self, entity: Option<&Entity>, b: &Binary, written: &str, renamed: bool) -> ProgramFacts {
+    fn facts(
+        &self,
+        entity: Option<&Entity>,
+        b: &Binary,
+        written: &str,
+        renamed: bool,
+    ) -> ProgramFacts {
         let with_path = written.contains(['\\', '/']);
         let path_matches = (with_path && !b.paths.is_empty()).then(|| {
             let w = expand_env(written);
@@ -388,7 +440,10 @@ impl Ctx<'_> {
         let lower = v.text.to_lowercase();
         for rule in &sw.values {
             let hit = rule.equals.iter().any(|x| x.to_lowercase() == lower)
-                || rule.contains.iter().any(|x| lower.contains(&x.to_lowercase()));
+                || rule
+                    .contains
+                    .iter()
+                    .any(|x| lower.contains(&x.to_lowercase()));
             if !hit {
                 continue;
             }
@@ -411,7 +466,14 @@ impl Ctx<'_> {
             ValueKind::Process => Some("process"),
             _ => None,
         };
-        match sw.value {
+        // A path argument that names a registry key (New-Item HKCU:\...) is one.
+        let kind_of_value = match sw.value {
+            ValueKind::File | ValueKind::Text if shapes::normalize_key(&v.text).is_some() => {
+                ValueKind::RegistryKey
+            }
+            k => k,
+        };
+        match kind_of_value {
             ValueKind::File => self.file_artefact(&v.text, span, found, e, false),
             ValueKind::Url | ValueKind::Host => {
                 push_artefact(e, kind.unwrap_or("url"), &v.text, span, Vec::new());
@@ -436,9 +498,9 @@ impl Ctx<'_> {
                     e.nested.push(n);
                 }
             }
+            // Already unquoted by the C runtime rules (`rest_of` for the rest of a line).
             ValueKind::Script | ValueKind::RestScript => {
-                let inner = strip_cmd_quotes(v);
-                if let Some(n) = self.nested(&inner, depth + 1, decoded, true, &sw.name)? {
+                if let Some(n) = self.nested(v, depth + 1, decoded, true, &sw.name)? {
                     e.nested.push(n);
                 }
             }
@@ -469,7 +531,9 @@ impl Ctx<'_> {
         let w = word.split(',').next().unwrap_or(word);
         let name = base_name(w);
         let lower = name.to_ascii_lowercase();
-        let code = [".dll", ".ocx", ".cpl", ".vbs", ".js", ".wsf", ".ps1", ".bat", ".cmd"];
+        let code = [
+            ".dll", ".ocx", ".cpl", ".vbs", ".js", ".wsf", ".ps1", ".bat", ".cmd",
+        ];
         if !code.iter().any(|x| lower.ends_with(x)) {
             return Ok(None);
         }
@@ -559,10 +623,15 @@ impl Ctx<'_> {
                 .keys
                 .iter()
                 .filter_map(|k| shapes::normalize_key(k))
-                .find(|k| shapes::key_covers(k, &norm) || {
-                    // The value name may be written as the key's last part (PowerShell paths).
-                    value.is_none() && !rule.values.is_empty()
-                        && norm.rsplit_once('\\').is_some_and(|(parent, _)| shapes::key_covers(k, parent))
+                .find(|k| {
+                    shapes::key_covers(k, &norm) || {
+                        // The value name may be written as the key's last part (PowerShell paths).
+                        value.is_none()
+                            && !rule.values.is_empty()
+                            && norm
+                                .rsplit_once('\\')
+                                .is_some_and(|(parent, _)| shapes::key_covers(k, parent))
+                    }
                 })
             else {
                 continue;
@@ -579,10 +648,10 @@ impl Ctx<'_> {
                 continue;
             }
             if !rule.data.is_empty()
-                && !rule
-                    .data
-                    .iter()
-                    .any(|d| data.as_deref().is_some_and(|x| x.contains(&d.to_lowercase())))
+                && !rule.data.iter().any(|d| {
+                    data.as_deref()
+                        .is_some_and(|x| x.contains(&d.to_lowercase()))
+                })
             {
                 continue;
             }
@@ -591,7 +660,12 @@ impl Ctx<'_> {
             let bonus = 0.05 * f32::from(u8::from(!rule.values.is_empty()))
                 + 0.05 * f32::from(u8::from(!rule.data.is_empty()))
                 + 0.001 * rk.len() as f32;
-            found.add(rule.technique.as_deref(), rule.confidence, &why, Some(*span));
+            found.add(
+                rule.technique.as_deref(),
+                rule.confidence,
+                &why,
+                Some(*span),
+            );
             if rule.technique.is_some()
                 && let Some(last) = found.evidence.last_mut()
             {
@@ -637,7 +711,13 @@ impl Ctx<'_> {
     }
 
     /// An argument whatever its switch: artefacts by shape.
-    pub(super) fn shape_artefact(&mut self, t: &str, span: Span, found: &mut Found, e: &mut Explanation) {
+    pub(super) fn shape_artefact(
+        &mut self,
+        t: &str,
+        span: Span,
+        found: &mut Found,
+        e: &mut Explanation,
+    ) {
         let Some(shape) = shapes::classify(t) else {
             return;
         };
@@ -747,7 +827,13 @@ fn arg(
     }
 }
 
-pub(super) fn push_artefact(e: &mut Explanation, kind: &str, value: &str, span: Span, notes: Vec<String>) {
+pub(super) fn push_artefact(
+    e: &mut Explanation,
+    kind: &str,
+    value: &str,
+    span: Span,
+    notes: Vec<String>,
+) {
     let value = value.trim();
     if value.is_empty() || e.artefacts.len() >= MAX_ARTEFACTS {
         return;
@@ -794,10 +880,11 @@ fn bare(name: &str) -> String {
 fn split_switch(t: &Mapped, switches: &[Switch]) -> (Mapped, Option<Mapped>) {
     let s = &t.text;
     let whole = bare(s);
-    if switches
-        .iter()
-        .any(|sw| std::iter::once(&sw.name).chain(&sw.aliases).any(|n| bare(n) == whole))
-    {
+    if switches.iter().any(|sw| {
+        std::iter::once(&sw.name)
+            .chain(&sw.aliases)
+            .any(|n| bare(n) == whole)
+    }) {
         return (t.clone(), None);
     }
     // The value starts after the first ':' or '=' past the switch's own first character.
@@ -805,7 +892,9 @@ fn split_switch(t: &Mapped, switches: &[Switch]) -> (Mapped, Option<Mapped>) {
     match s[skip..].find([':', '=']) {
         Some(p) if p > 0 => {
             let at = skip + p;
-            let name_end = if s[at..].starts_with('=') && switches.iter().any(|sw| bare(&sw.name) == bare(&s[..=at])) {
+            let name_end = if s[at..].starts_with('=')
+                && switches.iter().any(|sw| bare(&sw.name) == bare(&s[..=at]))
+            {
                 at + 1
             } else {
                 at
@@ -823,7 +912,11 @@ fn is_switch_name(n: &str) -> bool {
 
 /// The switch a typed name means: exact (any prefix character), else, for PowerShell-style
 /// grammars, the first switch in file order that starts with it.
-pub(super) fn find_switch<'a>(switches: &'a [Switch], typed: &str, prefixes: bool) -> Option<&'a Switch> {
+pub(super) fn find_switch<'a>(
+    switches: &'a [Switch],
+    typed: &str,
+    prefixes: bool,
+) -> Option<&'a Switch> {
     let t = bare(typed);
     if t.is_empty() {
         return None;
@@ -847,7 +940,11 @@ pub(super) fn find_switch<'a>(switches: &'a [Switch], typed: &str, prefixes: boo
 
 /// A verb (`delete shadows`, `process call create`) starting at argument `i`: the longest
 /// match of consecutive bare words, or one quoted argument equal to the verb.
-fn find_verb<'a>(switches: &'a [Switch], args: &[argv::Arg], i: usize) -> Option<(&'a Switch, usize)> {
+fn find_verb<'a>(
+    switches: &'a [Switch],
+    args: &[argv::Arg],
+    i: usize,
+) -> Option<(&'a Switch, usize)> {
     let mut best: Option<(&Switch, usize)> = None;
     for sw in switches {
         for name in std::iter::once(&sw.name).chain(&sw.aliases) {
@@ -862,7 +959,13 @@ fn find_verb<'a>(switches: &'a [Switch], args: &[argv::Arg], i: usize) -> Option
                     .zip(&args[i..i + n])
                     .all(|(w, a)| a.text.text.eq_ignore_ascii_case(w));
             let matches_one = args[i].text.text.eq_ignore_ascii_case(name);
-            let len = if matches_words { n } else if matches_one { 1 } else { 0 };
+            let len = if matches_words {
+                n
+            } else if matches_one {
+                1
+            } else {
+                0
+            };
             if len > 0 && best.is_none_or(|(_, b)| len > b) {
                 best = Some((sw, len));
             }
@@ -901,6 +1004,50 @@ pub(super) fn pattern_match(p: &Pattern, lower: &str) -> Option<Option<(usize, u
     Some(at)
 }
 
+/// `C:\Program Files (x86)\x\a.exe --flag` unquoted: Windows (CreateProcess) tries the path
+/// up to each space in turn until a file exists; kb cannot look, so it takes the first run of
+/// words that ends in a program's extension.
+fn join_unquoted_program(args: &mut Vec<argv::Arg>) {
+    let Some(first) = args.first() else {
+        return;
+    };
+    let t = first.text.text.to_ascii_lowercase();
+    let is_path = t.len() > 2 && t.as_bytes()[1] == b':' && t.contains('\\');
+    if first.quoted || !is_path || shapes::extension(&t).is_some() {
+        return;
+    }
+    let ends = |a: &argv::Arg| {
+        shapes::extension(&a.text.text.to_ascii_lowercase())
+            .is_some_and(|e| ["exe", "com", "bat", "cmd"].contains(&e))
+    };
+    let Some(k) = args.iter().take(8).position(ends) else {
+        return;
+    };
+    if k == 0 {
+        return;
+    }
+    let parts: Vec<&Mapped> = args[..=k].iter().map(|a| &a.text).collect();
+    let joined = argv::Arg {
+        text: Mapped::join(&parts),
+        raw: (args[0].raw.0, args[k].raw.1),
+        at: (args[0].at.0, args[k].at.1),
+        quoted: false,
+    };
+    args.splice(..=k, [joined]);
+}
+
+/// Everything from argument `from` on. A command for cmd.exe is the text as written (cmd reads
+/// it itself); PowerShell code is what powershell.exe sees: its arguments unquoted by the C
+/// runtime rules and joined by spaces (so `\"` inside -Command is a quote).
+fn rest_of(text: &Mapped, args: &[argv::Arg], from: usize, kind: ValueKind) -> Option<Mapped> {
+    let first = args.get(from)?;
+    if kind == ValueKind::RestScript {
+        let parts: Vec<&Mapped> = args[from..].iter().map(|a| &a.text).collect();
+        return Some(Mapped::join(&parts));
+    }
+    Some(text.slice(first.at.0, text.text.len()))
+}
+
 /// cmd.exe's rule for the text after /c: outer quotes go, unless they just quote one program.
 fn strip_cmd_quotes(v: &Mapped) -> Mapped {
     let t = v.text.trim();
@@ -933,7 +1080,10 @@ pub(super) fn decode_powershell(b64: &str) -> Option<String> {
             .with_decode_allow_trailing_bits(true),
     );
     let bytes = engine.decode(clean.as_bytes()).ok()?;
-    if bytes.len() >= 2 && bytes.len() % 2 == 0 && bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count() * 2 >= bytes.len() / 2 {
+    if bytes.len() >= 2
+        && bytes.len() % 2 == 0
+        && bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count() * 2 >= bytes.len() / 2
+    {
         let units: Vec<u16> = bytes
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))

@@ -270,6 +270,17 @@ impl Ctx<'_> {
         };
         let mut parts = Vec::new();
         for seg in segments.iter().take(MAX_PARTS) {
+            // `if … (cmd)` and `for … do cmd` run their body: explain that.
+            if let Some(body) = crate::cmdline::cmd::control_body(&seg.text)
+                && depth < MAX_DEPTH
+            {
+                let mut e = self.line(&body, depth + 1, decoded)?;
+                if let Some(op) = seg.joined_by {
+                    e.via = Some(op.to_string());
+                }
+                parts.push(e);
+                continue;
+            }
             let mut e = self.command(seg, depth, decoded)?;
             if let Some(op) = seg.joined_by {
                 e.via = Some(op.to_string());
@@ -373,6 +384,17 @@ fn resolve(
         resolve(ctx, n, cache)?;
     }
     let mut merged: Vec<TechniqueHit> = std::mem::take(&mut e.techniques);
+    // The real suspect (a payload in a user folder) belongs in the first thing the analyst reads.
+    let suspects: Vec<Note> = e
+        .nested
+        .iter()
+        .flat_map(|n| n.assessment.iter().filter(|a| a.kind == "suspect").cloned())
+        .collect();
+    for s in suspects {
+        if !e.assessment.iter().any(|a| a.text == s.text) {
+            e.assessment.insert(0, s);
+        }
+    }
     for n in &e.nested {
         // Commands joined by operators (`a & b`) are siblings; others are nested inside.
         let factor = match n.via.as_deref() {
@@ -501,7 +523,10 @@ impl Found {
     fn into_hits(self) -> Vec<TechniqueHit> {
         let mut out: Vec<TechniqueHit> = Vec::new();
         for ev in self.evidence {
-            if out.iter().any(|h| h.id == ev.technique && h.score >= ev.score) {
+            if out
+                .iter()
+                .any(|h| h.id == ev.technique && h.score >= ev.score)
+            {
                 continue;
             }
             out.retain(|h| h.id != ev.technique);

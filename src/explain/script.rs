@@ -15,17 +15,108 @@ const MAX_TOKENS: usize = 512;
 
 /// PowerShell's approved verbs that start most cmdlet and function names (Verb-Noun).
 const VERBS: &[&str] = &[
-    "add", "approve", "assert", "backup", "block", "checkpoint", "clear", "close", "compare",
-    "complete", "compress", "confirm", "connect", "convert", "convertfrom", "convertto", "copy",
-    "debug", "deny", "disable", "disconnect", "dismount", "edit", "enable", "enter", "exit",
-    "expand", "export", "find", "format", "get", "grant", "group", "hide", "import", "initialize",
-    "install", "invoke", "join", "limit", "lock", "measure", "merge", "mount", "move", "new",
-    "open", "optimize", "out", "ping", "pop", "protect", "publish", "push", "read", "receive",
-    "redo", "register", "remove", "rename", "repair", "request", "reset", "resize", "resolve",
-    "restart", "restore", "resume", "revoke", "save", "search", "select", "send", "set", "show",
-    "skip", "split", "start", "step", "stop", "submit", "suspend", "switch", "sync", "test",
-    "trace", "unblock", "undo", "uninstall", "unlock", "unprotect", "unpublish", "unregister",
-    "update", "use", "wait", "watch", "where", "write", "foreach", "sort", "tee",
+    "add",
+    "approve",
+    "assert",
+    "backup",
+    "block",
+    "checkpoint",
+    "clear",
+    "close",
+    "compare",
+    "complete",
+    "compress",
+    "confirm",
+    "connect",
+    "convert",
+    "convertfrom",
+    "convertto",
+    "copy",
+    "debug",
+    "deny",
+    "disable",
+    "disconnect",
+    "dismount",
+    "edit",
+    "enable",
+    "enter",
+    "exit",
+    "expand",
+    "export",
+    "find",
+    "format",
+    "get",
+    "grant",
+    "group",
+    "hide",
+    "import",
+    "initialize",
+    "install",
+    "invoke",
+    "join",
+    "limit",
+    "lock",
+    "measure",
+    "merge",
+    "mount",
+    "move",
+    "new",
+    "open",
+    "optimize",
+    "out",
+    "ping",
+    "pop",
+    "protect",
+    "publish",
+    "push",
+    "read",
+    "receive",
+    "redo",
+    "register",
+    "remove",
+    "rename",
+    "repair",
+    "request",
+    "reset",
+    "resize",
+    "resolve",
+    "restart",
+    "restore",
+    "resume",
+    "revoke",
+    "save",
+    "search",
+    "select",
+    "send",
+    "set",
+    "show",
+    "skip",
+    "split",
+    "start",
+    "step",
+    "stop",
+    "submit",
+    "suspend",
+    "switch",
+    "sync",
+    "test",
+    "trace",
+    "unblock",
+    "undo",
+    "uninstall",
+    "unlock",
+    "unprotect",
+    "unpublish",
+    "unregister",
+    "update",
+    "use",
+    "wait",
+    "watch",
+    "where",
+    "write",
+    "foreach",
+    "sort",
+    "tee",
 ];
 
 fn find_cmdlet<'a>(data: &'a ExplainData, name: &str) -> Option<&'a Cmdlet> {
@@ -47,7 +138,8 @@ fn verb_noun(w: &str) -> bool {
 /// type, a cmdlet (not also a catalogue program) or a Verb-Noun name.
 pub(super) fn looks_like_powershell(ctx: &mut Ctx, m: &Mapped) -> bool {
     let t = m.text.trim_start();
-    if t.starts_with('$') || t.starts_with('[') {
+    // A variable, a type, or dot-sourcing / calling a script (`. C:\x.ps1`, `& "x.ps1"`).
+    if t.starts_with('$') || t.starts_with('[') || t.starts_with(". ") || t.starts_with("& ") {
         return true;
     }
     let first = t
@@ -64,7 +156,12 @@ pub(super) fn looks_like_powershell(ctx: &mut Ctx, m: &Mapped) -> bool {
 }
 
 impl Ctx<'_> {
-    pub(super) fn script(&mut self, m: &Mapped, depth: usize, decoded: bool) -> Result<Explanation> {
+    pub(super) fn script(
+        &mut self,
+        m: &Mapped,
+        depth: usize,
+        decoded: bool,
+    ) -> Result<Explanation> {
         let mut e = empty(&m.text, "script");
         let mut found = Found::default();
         let commands = powershell::commands(m);
@@ -153,7 +250,12 @@ impl Ctx<'_> {
             op: cm.registry,
             ..Default::default()
         };
-        let start = c.tokens.iter().position(|t| std::ptr::eq(t, name)).unwrap_or(0) + 1;
+        let start = c
+            .tokens
+            .iter()
+            .position(|t| std::ptr::eq(t, name))
+            .unwrap_or(0)
+            + 1;
         let mut positional = 0;
         let mut i = start;
         while i < c.tokens.len().min(MAX_TOKENS) {
@@ -198,7 +300,9 @@ impl Ctx<'_> {
                 };
                 // A script block's commands are read with the script already.
                 let block = value.is_some()
-                    && c.tokens.get(i + 1).is_some_and(|n| n.kind == TokenKind::Block);
+                    && c.tokens
+                        .get(i + 1)
+                        .is_some_and(|n| n.kind == TokenKind::Block);
                 let pwhy = self.text(&sw.en, &sw.ja);
                 found.add(sw.technique.as_deref(), sw.confidence, &pwhy, Some(tspan));
                 found.confirm(&sw.tactics, &pwhy);
@@ -210,7 +314,9 @@ impl Ctx<'_> {
                     value_kind: sw.value.takes_value().then(|| sw.value.slug().to_string()),
                     meaning: Some(pwhy),
                     start: tspan.start,
-                    end: value.as_ref().map_or(tspan.end, |(_, s)| s.end.max(tspan.end)),
+                    end: value
+                        .as_ref()
+                        .map_or(tspan.end, |(_, s)| s.end.max(tspan.end)),
                 });
                 if let Some((v, vs)) = value
                     && !(block && matches!(sw.value, ValueKind::Script | ValueKind::RestScript))

@@ -34,9 +34,9 @@ impl Shape {
 const FILE_EXTENSIONS: &[&str] = &[
     "exe", "dll", "sys", "ps1", "psm1", "bat", "cmd", "vbs", "vbe", "js", "jse", "wsf", "hta",
     "sct", "scr", "cpl", "ocx", "msi", "inf", "xml", "xsl", "txt", "log", "dmp", "zip", "7z",
-    "rar", "cab", "iso", "lnk", "csproj", "dit", "hive", "save", "b64", "bin", "dat", "jpg",
-    "png", "doc", "docx", "xls", "xlsx", "pdf", "tmp", "reg", "config", "json", "csv", "crt",
-    "cer", "pfx", "key", "kirbi", "ccache", "py", "sh", "com", "pif", "appx", "msix", "jar",
+    "rar", "cab", "iso", "lnk", "csproj", "dit", "hive", "save", "b64", "bin", "dat", "jpg", "png",
+    "doc", "docx", "xls", "xlsx", "pdf", "tmp", "reg", "config", "json", "csv", "crt", "cer",
+    "pfx", "key", "kirbi", "ccache", "py", "sh", "com", "pif", "appx", "msix", "jar",
 ];
 
 /// Extensions that run code: a file of these in a user-writable folder is a suspect.
@@ -51,15 +51,16 @@ pub fn classify(s: &str) -> Option<Shape> {
         return None;
     }
     let lower = t.to_ascii_lowercase();
-    if ["http://", "https://", "ftp://", "ftps://", "file://", "ldap://", "smb://"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    if [
+        "http://", "https://", "ftp://", "ftps://", "file://", "ldap://", "smb://",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
         || lower.starts_with("\\\\?\\unc")
     {
         return Some(Shape::Url);
     }
-    if lower.starts_with("\\\\") && !lower.starts_with("\\\\?\\") && !lower.starts_with("\\\\.\\")
-    {
+    if lower.starts_with("\\\\") && !lower.starts_with("\\\\?\\") && !lower.starts_with("\\\\.\\") {
         return Some(Shape::Unc);
     }
     if is_registry_key(&lower) {
@@ -77,10 +78,16 @@ pub fn classify(s: &str) -> Option<Shape> {
         && !dom.is_empty()
         && !user.is_empty()
         && !user.contains('\\')
-        && dom.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+        && dom
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
         && !dom.contains(':')
     {
         return Some(Shape::Account);
+    }
+    // evil.example.com is a host; payload.com (two labels, an executable extension) a file.
+    if is_domain(&lower) && lower.split('.').count() >= 3 {
+        return Some(Shape::Domain);
     }
     if let Some(ext) = extension(&lower)
         && FILE_EXTENSIONS.contains(&ext)
@@ -258,14 +265,16 @@ pub fn key_covers(rule: &str, key: &str) -> bool {
 
 /// The folder class of a path: the first location with a matching prefix.
 pub fn location<'a>(locations: &'a [Location], path: &str) -> Option<&'a Location> {
-    let p = path.trim_matches('"').to_ascii_lowercase().replace('/', "\\");
+    let p = path
+        .trim_matches('"')
+        .to_ascii_lowercase()
+        .replace('/', "\\");
     let parts: Vec<&str> = p.split('\\').collect();
     locations.iter().find(|l| {
         l.paths.iter().any(|lp| {
             let lp = lp.to_ascii_lowercase();
             let lps: Vec<&str> = lp.trim_end_matches('\\').split('\\').collect();
-            lps.len() < parts.len()
-                && lps.iter().zip(&parts).all(|(a, b)| *a == "*" || a == b)
+            lps.len() < parts.len() && lps.iter().zip(&parts).all(|(a, b)| *a == "*" || a == b)
         })
     })
 }
@@ -301,13 +310,18 @@ mod tests {
 
     #[test]
     fn registry_keys_normalise_and_match() {
-        let k = normalize_key(r"HKEY_LOCAL_MACHINE\SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\Run")
-            .unwrap();
+        let k = normalize_key(
+            r"HKEY_LOCAL_MACHINE\SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\Run",
+        )
+        .unwrap();
         assert_eq!(k, r"hklm\software\microsoft\windows\currentversion\run");
         let k2 = normalize_key(r"Registry::HKLM\System\ControlSet001\Services\x").unwrap();
         assert_eq!(k2, r"hklm\system\currentcontrolset\services\x");
         assert!(key_covers(r"hklm\system\currentcontrolset\services\*", &k2));
-        assert!(!key_covers(r"hklm\software\microsoft\windows\currentversion\runonce", &k));
+        assert!(!key_covers(
+            r"hklm\software\microsoft\windows\currentversion\runonce",
+            &k
+        ));
         assert_eq!(normalize_key("HKCU:").as_deref(), Some("hkcu"));
         assert!(normalize_key(r"C:\x").is_none());
     }

@@ -12,6 +12,7 @@
 //! reader opens either the old or the new index, never half of one.
 
 pub mod analysis;
+pub mod pack;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -389,6 +390,8 @@ fn weight(e: &Entity) -> u64 {
         // A program is the answer when named; for a concept the technique comes first.
         Kind::Binary => 920.0,
         Kind::Alert => 950.0,
+        // A number analysts type (4698) means the event first; its technique follows it.
+        Kind::Event => 1000.0,
         // Below the catalogue entry of the same program (schtasks.exe before S0111 schtasks).
         Kind::Software => 880.0,
         Kind::Campaign => 900.0,
@@ -508,10 +511,10 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
         d.add_text(f.code, c);
     }
     if let Some(b) = &e.binary {
+        // Switch names only: their explanations (hundreds per program since the explain
+        // grammars) would drown the program's own words in generic ones ("file", "task").
         for s in &b.switches {
             d.add_text(f.code, &s.name);
-            d.add_text(f.text_en, normalize(&s.en));
-            d.add_text(f.text_ja, normalize(&s.ja));
         }
         for t in &b.techniques {
             d.add_text(f.text_en, normalize(&t.why_en));
@@ -519,7 +522,7 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
         }
     }
     let techniques = match e.kind {
-        Kind::Binary | Kind::Alert => e
+        Kind::Binary | Kind::Alert | Kind::Event => e
             .related(crate::model::Rel::Techniques)
             .iter()
             .chain(e.related(crate::model::Rel::Software))

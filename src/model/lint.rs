@@ -44,8 +44,10 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             )),
         },
     };
-    let check_tech = |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Technique]);
-    let check_tactic = |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Tactic]);
+    let check_tech =
+        |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Technique]);
+    let check_tactic =
+        |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Tactic]);
     let ja = |r: &mut Report, file: &str, what: &str, text: &str| {
         if !has_japanese(text) {
             r.problems
@@ -220,6 +222,30 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             &a.title_ja,
         );
         ja(&mut r, file, &format!("alert {:?} ja", a.id), &a.ja);
+    }
+
+    let mut event_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (file, v) in &c.events {
+        let what = format!("event {:?}", v.id);
+        if let Some(prev) = event_ids.insert(v.id.clone(), file.clone()) {
+            r.problems.push(format!("{file}: {what} also in {prev}"));
+        }
+        if v.id != format!("{}-{}", v.source, v.event_id) {
+            r.problems.push(format!(
+                "{file}: {what}: the id must be `<source>-<event_id>` ({}-{})",
+                v.source, v.event_id
+            ));
+        }
+        if v.techniques.is_empty() {
+            r.problems
+                .push(format!("{file}: {what} maps to no technique"));
+        }
+        for t in &v.techniques {
+            check_tech(&mut r, file, t);
+        }
+        en(&mut r, file, &format!("{what} en"), &v.en);
+        ja(&mut r, file, &format!("{what} name_ja"), &v.name_ja);
+        ja(&mut r, file, &format!("{what} ja"), &v.ja);
     }
 
     grammar::explain_data(&mut r, c, &check_tech, &check_tactic);

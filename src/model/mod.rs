@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::curated::{Alert, Binary, Curated};
+use crate::source::curated::{Alert, Binary, Curated, Event};
 use crate::source::grammar::ExplainData;
 use crate::source::stix::{Bundle, SourceInfo, StixObject};
 
@@ -19,6 +19,7 @@ pub enum Kind {
     Technique,
     Binary,
     Alert,
+    Event,
     Group,
     Software,
     Campaign,
@@ -31,11 +32,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Tactic,
         Kind::Technique,
         Kind::Binary,
         Kind::Alert,
+        Kind::Event,
         Kind::Group,
         Kind::Software,
         Kind::Campaign,
@@ -53,6 +55,7 @@ impl Kind {
             Kind::Technique => "technique",
             Kind::Binary => "binary",
             Kind::Alert => "alert",
+            Kind::Event => "event",
             Kind::Group => "group",
             Kind::Software => "software",
             Kind::Campaign => "campaign",
@@ -71,6 +74,7 @@ impl Kind {
             Kind::Technique => "テクニック",
             Kind::Binary => "プログラム",
             Kind::Alert => "アラート",
+            Kind::Event => "イベント",
             Kind::Group => "攻撃グループ",
             Kind::Software => "ソフトウェア",
             Kind::Campaign => "キャンペーン",
@@ -96,6 +100,7 @@ impl Kind {
                 "lolbin" | "program" | "process" | "binaries" => Some(Kind::Binary),
                 "groups" | "intrusion-set" | "actor" => Some(Kind::Group),
                 "detection" | "det" => Some(Kind::DetectionStrategy),
+                "events" | "event-id" | "eventid" | "log" => Some(Kind::Event),
                 _ => None,
             })
     }
@@ -149,6 +154,7 @@ pub enum Rel {
     DataSource,
     Binaries,
     Alerts,
+    Events,
     Groups,
     Software,
     Campaigns,
@@ -202,6 +208,8 @@ pub struct Entity {
     pub binary: Option<Binary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
 }
 
 impl Entity {
@@ -242,6 +250,7 @@ impl Entity {
             relations: BTreeMap::new(),
             binary: None,
             alert: None,
+            event: None,
         }
     }
 }
@@ -572,6 +581,7 @@ fn rel_for(kind: Kind) -> Rel {
         Kind::DataSource => Rel::DataSource,
         Kind::Binary => Rel::Binaries,
         Kind::Alert => Rel::Alerts,
+        Kind::Event => Rel::Events,
         Kind::Tactic => Rel::Techniques,
     }
 }
@@ -710,6 +720,51 @@ fn add_curated(entities: &mut Vec<Entity>, links: &mut Vec<(usize, Rel, usize)>,
             if let Some(&t) = id.and_then(|id| binary_index.get(id)) {
                 links.push((me, Rel::Binaries, t));
                 links.push((t, Rel::Alerts, me));
+            }
+        }
+    }
+    for (_, v) in &c.events {
+        let n = v.event_id;
+        let mut e = Entity::new(&v.id, Kind::Event, &format!("{n} {}", v.name_en));
+        e.name_ja = Some(format!("{n} {}", v.name_ja));
+        // What analysts type: the number alone, with "event (id)", with the log's name.
+        let src = &v.source;
+        e.aliases = [
+            format!("{n}"),
+            format!("event {n}"),
+            format!("event id {n}"),
+            format!("eventid {n}"),
+            format!("event-id {n}"),
+            format!("{src} {n}"),
+            format!("{src} event {n}"),
+            format!("{src} event id {n}"),
+            format!("{src} eventid {n}"),
+            v.name_en.clone(),
+        ]
+        .into_iter()
+        .chain(v.aliases.iter().cloned())
+        .collect();
+        e.aliases_ja = vec![
+            v.name_ja.clone(),
+            format!("イベント {n}"),
+            format!("イベントID {n}"),
+        ];
+        e.description = format!("{}\n\n{}: {}", v.en, v.channel, v.fields.join(", "));
+        e.summary_ja = Some(v.ja.clone());
+        e.keywords_en = v.keywords_en.clone();
+        e.keywords_ja = v.keywords_ja.clone();
+        e.domains = vec!["enterprise-attack".into()];
+        e.platforms = vec!["Windows".into()];
+        e.subkind = Some(v.channel.clone());
+        let ids: Vec<&str> = v.techniques.iter().map(String::as_str).collect();
+        e.tactics = tactics_of(entities, &ids);
+        e.event = Some(v.clone());
+        let me = entities.len();
+        entities.push(e);
+        for id in &ids {
+            if let Some(&t) = index.get(*id) {
+                links.push((me, Rel::Techniques, t));
+                links.push((t, Rel::Events, me));
             }
         }
     }

@@ -130,11 +130,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     let text: String = {
         let plain: Vec<String>;
         let source: &str = if command.is_some() {
-            plain = words
-                .iter()
-                .filter(|w| is_plain_word(w))
-                .cloned()
-                .collect();
+            plain = words.iter().filter(|w| is_plain_word(w)).cloned().collect();
             &plain.join(" ")
         } else {
             &req.query
@@ -311,7 +307,10 @@ fn promote(
     let top = hits.first().map_or(1.0, |h| h.score);
     let mut front = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let hit = match hits.iter().position(|h| h.stored.id.eq_ignore_ascii_case(id)) {
+        let hit = match hits
+            .iter()
+            .position(|h| h.stored.id.eq_ignore_ascii_case(id))
+        {
             Some(p) => hits.remove(p),
             None => {
                 let Some(addr) = lookup_id(searcher, kb, id)? else {
@@ -507,8 +506,9 @@ fn stored_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(json).map_err(|e| damaged(e.to_string()))
 }
 
-/// An alert title is a pointer: an analyst who pastes one wants the technique behind it. When
-/// an alert is the best hit, its first technique goes right above it.
+/// An alert title or an event number is a pointer: an analyst who pastes one wants the
+/// technique behind it. When an alert or an event is the best hit, its first technique goes
+/// right above it (the pointer itself stays second, named in the technique's `via`).
 fn promote_alert_technique(
     hits: &mut Vec<Hit>,
     searcher: &Searcher,
@@ -518,13 +518,13 @@ fn promote_alert_technique(
     let Some(top) = hits.first() else {
         return Ok(());
     };
-    if top.stored.kind != Kind::Alert {
+    if !matches!(top.stored.kind, Kind::Alert | Kind::Event) {
         return Ok(());
     }
     let Some(tech) = top.stored.techniques.first().cloned() else {
         return Ok(());
     };
-    let via = format!("alert: {}", top.stored.name);
+    let via = format!("{}: {}", top.stored.kind, top.stored.name);
     let score = top.score;
     let existing = hits.iter().position(|h| h.stored.id == tech.id);
     let mut hit = match existing {

@@ -139,7 +139,10 @@ impl BinaryKind {
             BinaryKind::MsExtra => ("Microsoft-signed extra", "Microsoft 署名の追加ツール"),
             BinaryKind::AdminTool => ("admin / discovery tool", "管理・探索ツール"),
             BinaryKind::SystemProcess => ("Windows system process", "Windows システム プロセス"),
-            BinaryKind::AttackTool => ("attack tool (not part of Windows)", "攻撃ツール (Windows 標準ではない)"),
+            BinaryKind::AttackTool => (
+                "attack tool (not part of Windows)",
+                "攻撃ツール (Windows 標準ではない)",
+            ),
             BinaryKind::CmdBuiltin => ("cmd.exe built-in command", "cmd.exe の内部コマンド"),
         }
     }
@@ -194,6 +197,45 @@ pub struct Alert {
     pub ja: String,
 }
 
+/// A Windows event that analysts meet (kb/events/): what it records and which techniques it
+/// helps to detect.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Unique slug: the source and the number (`security-4698`, `sysmon-10`).
+    pub id: String,
+    pub event_id: u32,
+    /// Short name of the log analysts type with the number (`security`, `sysmon`, `system`,
+    /// `powershell`, `taskscheduler`, `defender`, `wmi`, `rdp`).
+    pub source: String,
+    /// The event log channel (`Security`, `Microsoft-Windows-Sysmon/Operational`).
+    pub channel: String,
+    pub provider: String,
+    pub name_en: String,
+    pub name_ja: String,
+    /// What it records, when it fires, what to look at.
+    pub en: String,
+    pub ja: String,
+    /// The fields that matter in an investigation.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Techniques it helps to detect, most typical first.
+    pub techniques: Vec<String>,
+    /// Other names analysts type (`sysmon process access`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub keywords_en: Vec<String>,
+    #[serde(default)]
+    pub keywords_ja: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventFile {
+    event: Vec<Event>,
+}
+
 /// Everything under kb/, with the file each item came from (for error messages and lint).
 #[derive(Debug, Default)]
 pub struct Curated {
@@ -202,6 +244,7 @@ pub struct Curated {
     pub translations: Vec<(String, Translation)>,
     pub binaries: Vec<(String, Binary)>,
     pub alerts: Vec<(String, Alert)>,
+    pub events: Vec<(String, Event)>,
     /// Registry keys, PowerShell cmdlets and patterns, folders and traits, each with its file.
     pub registry: Vec<(String, crate::source::grammar::RegistryKey)>,
     pub cmdlets: Vec<(String, crate::source::grammar::Cmdlet)>,
@@ -295,6 +338,10 @@ impl Curated {
                     .chain(f.asset)
                     .chain(f.detection_strategy);
                 c.translations.extend(all.map(|t| (path.clone(), t)));
+            } else if path.starts_with("events/") {
+                let f: EventFile = toml::from_str(&text).map_err(toml_err)?;
+                c.events
+                    .extend(f.event.into_iter().map(|k| (path.clone(), k)));
             } else if path.starts_with("registry/") {
                 let f: RegistryFile = toml::from_str(&text).map_err(toml_err)?;
                 c.registry
@@ -313,8 +360,8 @@ impl Curated {
                     .extend(f.traits.into_iter().map(|k| (path.clone(), k)));
             } else {
                 return Err(err(
-                    "unexpected file: kb/ holds ja/, binaries/, alerts/, registry/, powershell/ \
-                     and artefacts/ (see kb/README.md)"
+                    "unexpected file: kb/ holds ja/, binaries/, alerts/, events/, registry/, \
+                     powershell/ and artefacts/ (see kb/README.md)"
                         .into(),
                 ));
             }

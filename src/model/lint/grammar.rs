@@ -45,8 +45,9 @@ pub fn switch(r: &mut Report, file: &str, s: &Switch, tech: &CheckId, tactic: &C
     for n in std::iter::once(&s.name).chain(&s.aliases) {
         let is_switch = n.starts_with(['/', '-', '+']);
         if n.trim().is_empty() || n.trim() != n {
-            r.problems
-                .push(format!("{file}: {what}: empty name or white space around it"));
+            r.problems.push(format!(
+                "{file}: {what}: empty name or white space around it"
+            ));
         } else if is_switch && n.contains(char::is_whitespace) {
             r.problems.push(format!(
                 "{file}: {what}: one switch per entry ({n:?} holds several words)"
@@ -101,9 +102,15 @@ pub fn pattern(r: &mut Report, file: &str, p: &Pattern, tech: &CheckId, tactic: 
         r.problems
             .push(format!("{file}: {what}: needs `all`, `any` or `regex`"));
     }
-    if p.all.iter().chain(&p.any).chain(&p.none).any(|x| x.is_empty()) {
-        r.problems
-            .push(format!("{file}: {what}: an empty string matches everything"));
+    if p.all
+        .iter()
+        .chain(&p.any)
+        .chain(&p.none)
+        .any(|x| x.is_empty())
+    {
+        r.problems.push(format!(
+            "{file}: {what}: an empty string matches everything"
+        ));
     }
     if let Some(re) = &p.regex
         && let Err(e) = regex::Regex::new(re)

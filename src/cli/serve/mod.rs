@@ -1,0 +1,591 @@
+//! `kb serve`: the library's search, show and explain over HTTP, for SOAR playbooks, SIEM
+//! enrichment, chat bots and colleagues' browsers. A versioned JSON API with the CLI's shapes,
+//! a server-rendered page (no JavaScript), Prometheus metrics, structured access logs, and
+//! reload without downtime: the opened index sits behind an `ArcSwap`, so a request in flight
+//! finishes on the index it started with while the next one gets the new index. Owns no
+//! search logic: every answer is a call into attack_kb.
+
+mod metrics;
+mod page;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use attack_kb::explain::{self, Lang};
+use attack_kb::index::{self, KbIndex};
+use attack_kb::model::Kind;
+use attack_kb::query::{self, SearchRequest};
+use attack_kb::{Error, Result};
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use clap::Args;
+use serde::Serialize;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on; loopback unless you say otherwise (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:7474")]
+    listen: SocketAddr,
+    /// Also reload when the index's CURRENT pointer or the bundle file changes (SIGHUP always
+    /// reloads).
+    #[arg(long)]
+    watch: bool,
+    /// Let pages of this origin call the API from a browser (CORS); off unless given.
+    #[arg(long)]
+    cors: Option<String>,
+    /// Do not write a JSON access log line per request to stderr.
+    #[arg(long)]
+    no_access_log: bool,
+}
+
+/// What a reload reopens.
+#[derive(Clone)]
+pub enum Source {
+    Dir(PathBuf),
+    Bundle(PathBuf),
+}
+
+/// Caps that keep one request cheap whatever it asks.
+const MAX_QUERY: usize = 4096;
+const MAX_LIMIT: usize = 100;
+const MAX_BODY: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Loaded {
+    pub kb: KbIndex,
+    /// Counts reloads: 1 for the index the server started with.
+    pub generation: u64,
+}
+
+pub(crate) struct AppState {
+    pub index: ArcSwap<Loaded>,
+    source: Source,
+    pub metrics: metrics::Metrics,
+    access_log: bool,
+}
+
+pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the server runtime: {e}")))?;
+    runtime.block_on(serve(args, kb, source))
+}
+
+async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
+    let state = Arc::new(AppState {
+        index: ArcSwap::from_pointee(Loaded { kb, generation: 1 }),
+        source,
+        metrics: metrics::Metrics::default(),
+        access_log: !args.no_access_log,
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Other(e.to_string()))?;
+    eprintln!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
+    tokio::spawn(reload_on_signal(state.clone()));
+    if args.watch {
+        tokio::spawn(watch(state.clone()));
+    }
+    let app = router(state, args.cors.as_deref())?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| Error::Other(format!("server stopped: {e}")))?;
+    eprintln!("kb: server stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn router(state: Arc<AppState>, cors: Option<&str>) -> Result<Router> {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let api = Router::new()
+        .route("/v1/search", get(api_search))
+        .route("/v1/objects/{key}", get(api_object))
+        .route("/v1/explain", get(api_explain_get).post(api_explain_post))
+        .route("/v1/meta", get(api_meta))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render));
+    let pages = Router::new()
+        .route("/", get(page::home))
+        .route("/search", get(page::search))
+        .route("/objects/{key}", get(page::object))
+        .route("/explain", get(page::explain))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                 base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
+    let mut app = api
+        .merge(pages)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(valid_query))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state);
+    if let Some(origin) = cors {
+        let origin = HeaderValue::from_str(origin)
+            .map_err(|_| Error::Other(format!("--cors {origin:?} is not a valid origin")))?;
+        app = app.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origin)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
+    }
+    Ok(app)
+}
+
+/// A query string must be valid percent-encoding of UTF-8: anything else is a client error,
+/// not text to search for.
+async fn valid_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(q) = req.uri().query() {
+        let b = q.as_bytes();
+        let mut bytes = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'%' => {
+                    let hex = b
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok());
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(v) => bytes.push(v),
+                        None => {
+                            return ApiError::new(
+                                StatusCode::BAD_REQUEST,
+                                "bad_query",
+                                "the query string has a bad percent-encoding",
+                            )
+                            .into_response();
+                        }
+                    }
+                    i += 3;
+                }
+                c => {
+                    bytes.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if std::str::from_utf8(&bytes).is_err() {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_utf8",
+                "the query string is not UTF-8",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Access log (one JSON line per request) and metrics, for every route.
+async fn observe(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let resp = next.run(req).await;
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .observe(&route, resp.status().as_u16(), elapsed);
+    if state.access_log {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            ts: String,
+            method: &'a str,
+            path: &'a str,
+            route: &'a str,
+            status: u16,
+            ms: f64,
+        }
+        let line = Line {
+            ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            method: method.as_str(),
+            path: &path,
+            route: &route,
+            status: resp.status().as_u16(),
+            ms: elapsed.as_secs_f64() * 1000.0,
+        };
+        if let Ok(s) = serde_json::to_string(&line) {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "{s}");
+        }
+    }
+    resp
+}
+
+/// `{ "error": { "code", "message" } }` with its status.
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        match e {
+            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            Error::Index(m) | Error::IndexOutdated(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "index_unavailable", m)
+            }
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "no such route; see / or /v1/meta",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
+
+pub(crate) fn params(p: Params) -> std::result::Result<HashMap<String, String>, ApiError> {
+    p.map(|Query(m)| m)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+}
+
+/// Runs a library call, turning a panic (a damaged index file) into an error response, so one
+/// bad request never takes a worker down with it.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<T, ApiError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(_) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the index failed while answering; rebuild it with `kb index`",
+        )),
+    }
+}
+
+pub(crate) fn lang_of(params: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
+    match params.get("lang").map(String::as_str) {
+        Some("ja") => return Lang::Ja,
+        Some("en") => return Lang::En,
+        _ => {}
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // The first language the browser names decides (q-values are not weighed: kb has two).
+    if accept.trim_start().to_ascii_lowercase().starts_with("ja") {
+        Lang::Ja
+    } else {
+        Lang::En
+    }
+}
+
+/// A search request from query parameters, validated like the CLI's options.
+pub(crate) fn search_request(
+    p: &HashMap<String, String>,
+) -> std::result::Result<SearchRequest, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m);
+    let q = p.get("q").cloned().unwrap_or_default();
+    if q.len() > MAX_QUERY {
+        return Err(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "query_too_long",
+            format!("q holds {} bytes; at most {MAX_QUERY}", q.len()),
+        ));
+    }
+    let limit = match p.get("limit") {
+        None => 10,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| bad(format!("limit must be a number from 1 to {MAX_LIMIT}")))?,
+    };
+    let mut kinds = Vec::new();
+    for k in p.get("kind").map(|k| k.split(',')).into_iter().flatten() {
+        kinds.push(Kind::parse(k).ok_or_else(|| bad(format!("unknown kind {k:?}")))?);
+    }
+    Ok(SearchRequest {
+        query: q,
+        limit,
+        kinds,
+        tactic: p.get("tactic").filter(|t| !t.is_empty()).cloned(),
+        domain: p.get("domain").filter(|t| !t.is_empty()).cloned(),
+    })
+}
+
+async fn api_search(State(state): State<Arc<AppState>>, p: Params) -> Response {
+    let answer = params(p).and_then(|p| {
+        let req = search_request(&p)?;
+        let loaded = state.index.load();
+        guarded(|| query::search(&loaded.kb, &req))
+    });
+    json(answer)
+}
+
+async fn api_object(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
+    let loaded = state.index.load();
+    json(guarded(|| query::show(&loaded.kb, &key)))
+}
+
+fn explain_line(
+    state: &AppState,
+    line: &str,
+    lang: Lang,
+) -> std::result::Result<explain::Explanation, ApiError> {
+    if line.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "give the command line as cmd= (GET) or as the body (POST)",
+        ));
+    }
+    let loaded = state.index.load();
+    guarded(|| explain::explain(&loaded.kb, line, lang))
+}
+
+async fn api_explain_get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    p: Params,
+) -> Response {
+    let answer = params(p).and_then(|p| {
+        let cmd = p.get("cmd").cloned().unwrap_or_default();
+        if cmd.len() > explain::MAX_INPUT {
+            return Err(ApiError::new(
+                StatusCode::URI_TOO_LONG,
+                "query_too_long",
+                "cmd is too long; POST it instead",
+            ));
+        }
+        explain_line(&state, &cmd, lang_of(&p, &headers))
+    });
+    json(answer)
+}
+
+/// The body is the command line as text, or JSON `{"cmd": "...", "lang": "ja"}`.
+async fn api_explain_post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    p: Params,
+    body: axum::body::Bytes,
+) -> Response {
+    let answer = params(p).and_then(|p| {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let (cmd, lang) = if is_json {
+            #[derive(serde::Deserialize)]
+            struct Body {
+                cmd: String,
+                #[serde(default)]
+                lang: Option<String>,
+            }
+            let b: Body = serde_json::from_slice(&body).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_json",
+                    format!("expected {{\"cmd\": \"...\"}}: {e}"),
+                )
+            })?;
+            let mut p = p.clone();
+            if let Some(l) = b.lang {
+                p.insert("lang".into(), l);
+            }
+            (b.cmd, lang_of(&p, &headers))
+        } else {
+            let text = std::str::from_utf8(&body).map_err(|_| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_utf8", "the body is not UTF-8")
+            })?;
+            (
+                text.trim_end_matches(['\r', '\n']).to_string(),
+                lang_of(&p, &headers),
+            )
+        };
+        explain_line(&state, &cmd, lang)
+    });
+    json(answer)
+}
+
+async fn api_meta(State(state): State<Arc<AppState>>) -> Response {
+    let loaded = state.index.load();
+    let body = serde_json::json!({
+        "manifest": loaded.kb.manifest,
+        "generation": loaded.generation,
+        "kb_version": env!("CARGO_PKG_VERSION"),
+    });
+    axum::Json(body).into_response()
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let g = state.index.load().generation;
+    axum::Json(serde_json::json!({ "status": "ok", "generation": g })).into_response()
+}
+
+fn json<T: Serialize>(r: std::result::Result<T, ApiError>) -> Response {
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Opens the source again and swaps it in; a broken index is refused and the old one stays.
+fn reload(state: &AppState) -> std::result::Result<u64, String> {
+    let open = || -> Result<KbIndex> {
+        let root = match &state.source {
+            Source::Dir(d) => d.clone(),
+            Source::Bundle(b) => index::pack::open(b, &index::pack::default_cache())?,
+        };
+        let kb = KbIndex::open(&root)?;
+        // Used once before it serves: a damaged file fails here, not in a request.
+        query::search(
+            &kb,
+            &SearchRequest {
+                query: "T1059 schtasks 常設".into(),
+                limit: 5,
+                ..Default::default()
+            },
+        )?;
+        Ok(kb)
+    };
+    let kb = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
+        Ok(Ok(kb)) => kb,
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err("the new index is damaged (it failed when read)".into()),
+    };
+    let generation = state.index.load().generation + 1;
+    state.index.store(Arc::new(Loaded { kb, generation }));
+    state.metrics.set_generation(generation);
+    Ok(generation)
+}
+
+fn log_reload(why: &str, r: std::result::Result<u64, String>) {
+    match r {
+        Ok(g) => eprintln!("kb: reloaded the index ({why}); generation {g}"),
+        Err(e) => eprintln!("kb: reload ({why}) refused, still serving the old index: {e}"),
+    }
+}
+
+async fn reload_on_signal(state: Arc<AppState>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let s = state.clone();
+        let r = tokio::task::spawn_blocking(move || reload(&s))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        log_reload("SIGHUP", r);
+    }
+}
+
+/// What tells that the source changed: CURRENT's content, or the bundle's size and time.
+fn fingerprint(source: &Source) -> Option<String> {
+    match source {
+        Source::Dir(d) => std::fs::read_to_string(d.join("CURRENT")).ok(),
+        Source::Bundle(b) => std::fs::metadata(b)
+            .ok()
+            .map(|m| format!("{}-{:?}", m.len(), m.modified().ok())),
+    }
+}
+
+async fn watch(state: Arc<AppState>) {
+    let mut last = fingerprint(&state.source);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = fingerprint(&state.source);
+        if now.is_some() && now != last {
+            last = now;
+            let s = state.clone();
+            let r = tokio::task::spawn_blocking(move || reload(&s))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            log_reload("the index changed", r);
+        }
+    }
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    eprintln!("kb: shutting down (requests in flight finish first)");
+}
