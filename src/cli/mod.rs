@@ -171,6 +171,10 @@ struct LintArgs {
     /// Also fail when live techniques lack Japanese (the release check).
     #[arg(long)]
     strict: bool,
+    /// Also fail when a binary of this list (one name a line, e.g. LOLBAS's) is missing from
+    /// the catalogue.
+    #[arg(long, value_name = "FILE")]
+    expect_binaries: Option<PathBuf>,
 }
 
 fn parse_kind(s: &str) -> std::result::Result<Kind, String> {
@@ -299,7 +303,16 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Lint(a) => {
             let curated = load_curated(&a.sources)?;
             let kb = load_kb(cli, &a.sources, &curated)?;
-            let report = model::lint::lint(&curated, &kb);
+            let mut report = model::lint::lint(&curated, &kb);
+            if let Some(f) = &a.expect_binaries {
+                let names = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+                for n in model::lint::missing_binaries(&curated, &names) {
+                    report.problems.push(format!(
+                        "binaries/: {n} (listed in {}) is not in the catalogue",
+                        f.display()
+                    ));
+                }
+            }
             emit(|out| render::lint(out, &report, &curated))?;
             let failed = !report.problems.is_empty() || (a.strict && !report.missing.is_empty());
             Ok(if failed {

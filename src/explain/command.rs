@@ -18,6 +18,10 @@ use crate::model::Entity;
 use crate::source::curated::{Binary, BinaryKind};
 use crate::source::grammar::{Pattern, RegistryOp, Section, Switch, TraitId, ValueKind};
 
+/// The usual techniques of a program that wraps another command, against those of the command
+/// it wraps (which count `NESTED`, more than this).
+const WRAPPED: f32 = 0.9;
+
 /// Arguments of one command beyond this many are not read (a pasted log is not a command).
 const MAX_ARGS: usize = 512;
 /// Artefacts listed for one part at most.
@@ -119,7 +123,10 @@ impl Ctx<'_> {
                 e.program = Some(b.id.clone());
                 e.arguments[0].meaning = Some(self.text(&b.summary_en, &b.summary_ja));
                 e.catalogue = Some(self.facts(entity.as_deref(), b, &written, renamed));
-                if let Some(false) = e.catalogue.as_ref().and_then(|c| c.path_matches) {
+                // Only Windows' own programs have one true place; a portable tool lives anywhere.
+                if b.ships_with_windows
+                    && let Some(false) = e.catalogue.as_ref().and_then(|c| c.path_matches)
+                {
                     self.add_trait(
                         TraitId::UnexpectedPath,
                         &written,
@@ -346,11 +353,18 @@ impl Ctx<'_> {
                 });
             }
         }
+        // A wrapper (cmd /c, powershell -Command, wsl -e) is how the command ran, not what it
+        // did: its usual techniques go below those of the command it wraps.
+        let wrapper = e
+            .nested
+            .iter()
+            .any(|n| n.kind == "script" || n.program.is_some());
+        let usual = if wrapper { USUAL * WRAPPED } else { USUAL };
         if let Some(b) = &binary {
             for (k, t) in b.techniques.iter().enumerate() {
                 found.evidence.push(Evidence {
                     technique: t.id.clone(),
-                    score: USUAL - 0.01 * k as f32,
+                    score: usual - 0.01 * k as f32,
                     confidence: "usual".into(),
                     reason: self.text(&t.why_en, &t.why_ja),
                     span: None,
@@ -657,9 +671,10 @@ impl Ctx<'_> {
             }
             let why = self.text(&rule.en, &rule.ja);
             // More specific rules (a value, data, a longer key) lead among equals.
+            // (Not by key length: across `reg save … & reg save …` the first command leads.)
             let bonus = 0.05 * f32::from(u8::from(!rule.values.is_empty()))
                 + 0.05 * f32::from(u8::from(!rule.data.is_empty()))
-                + 0.001 * rk.len() as f32;
+                + 0.01 * f32::from(u8::from(rk.contains('*') || rk.matches('\\').count() > 3));
             found.add(
                 rule.technique.as_deref(),
                 rule.confidence,

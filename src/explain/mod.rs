@@ -270,11 +270,26 @@ impl Ctx<'_> {
         };
         let mut parts = Vec::new();
         for seg in segments.iter().take(MAX_PARTS) {
-            // `if … (cmd)` and `for … do cmd` run their body: explain that.
+            // `if … (cmd)` runs its body: explain that. `for … do cmd` is a command of its own
+            // (a loop over users or hosts says something) with its body nested.
             if let Some(body) = crate::cmdline::cmd::control_body(&seg.text)
                 && depth < MAX_DEPTH
             {
-                let mut e = self.line(&body, depth + 1, decoded)?;
+                let is_for = seg
+                    .text
+                    .text
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("for");
+                let mut e = if is_for {
+                    let mut e = self.command(seg, depth, decoded)?;
+                    if let Some(n) = self.nested(&body, depth + 1, decoded, false, "do")? {
+                        e.nested.push(n);
+                    }
+                    e
+                } else {
+                    self.line(&body, depth + 1, decoded)?
+                };
                 if let Some(op) = seg.joined_by {
                     e.via = Some(op.to_string());
                 }

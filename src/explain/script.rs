@@ -142,6 +142,16 @@ pub(super) fn looks_like_powershell(ctx: &mut Ctx, m: &Mapped) -> bool {
     if t.starts_with('$') || t.starts_with('[') || t.starts_with(". ") || t.starts_with("& ") {
         return true;
     }
+    // `(New-Object Net.WebClient).DownloadFile(…)`, `(Get-Item x).LastWriteTime = …`
+    if let Some(inner) = t.strip_prefix('(') {
+        let w = inner
+            .split(|c: char| c.is_whitespace() || c == ')')
+            .next()
+            .unwrap_or("");
+        if find_cmdlet(ctx.data, w).is_some() || verb_noun(w) {
+            return true;
+        }
+    }
     let first = t
         .split(|c: char| c.is_whitespace() || c == '(' || c == ';' || c == '|')
         .next()

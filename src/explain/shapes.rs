@@ -132,6 +132,24 @@ pub fn has_stream(path: &str) -> bool {
     if p.contains("://") {
         return false;
     }
+    // PowerShell drives and variables: $env:TEMP, Env:, Cert:\, HKLM:\, Variable:x.
+    let lower = rest.to_ascii_lowercase();
+    if [
+        "$env:",
+        "env:",
+        "cert:",
+        "variable:",
+        "function:",
+        "alias:",
+        "hklm:",
+        "hkcu:",
+        "wsman:",
+    ]
+    .iter()
+    .any(|d| lower.contains(d))
+    {
+        return false;
+    }
     match rest.rsplit_once(':') {
         // A stream name follows a file or folder name, and is itself a plain name.
         Some((before, stream)) => {
@@ -306,6 +324,8 @@ mod tests {
         assert!(!has_stream(r"C:\temp\a.txt"));
         assert!(!has_stream("http://x.com:8080/a"));
         assert!(!has_stream(r"C:\"));
+        assert!(!has_stream("$env:temp"));
+        assert!(!has_stream(r"$env:TEMP\a.exe"));
     }
 
     #[test]

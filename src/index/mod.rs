@@ -511,10 +511,11 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
         d.add_text(f.code, c);
     }
     if let Some(b) = &e.binary {
-        // Switch names only: their explanations (hundreds per program since the explain
-        // grammars) would drown the program's own words in generic ones ("file", "task").
+        // Switch names only, and among the description words: their explanations (hundreds
+        // per program since the explain grammars) would drown the program's own words, and in
+        // the program-name field they would outweigh the name itself.
         for s in &b.switches {
-            d.add_text(f.code, &s.name);
+            d.add_text(f.text_en, &s.name);
         }
         for t in &b.techniques {
             d.add_text(f.text_en, normalize(&t.why_en));

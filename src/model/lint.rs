@@ -249,6 +249,7 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
     }
 
     grammar::explain_data(&mut r, c, &check_tech, &check_tactic);
+    vocabulary(&mut r, c, kb);
 
     for e in &kb.entities {
         let enterprise = e.domains.iter().any(|d| d == "enterprise-attack");
@@ -282,4 +283,70 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
         }
     }
     r
+}
+
+/// One Japanese vocabulary (kb/ja/vocabulary.toml) in names, aliases and summaries, and no
+/// tactic name used as a technique keyword (it would compete with the tactic itself).
+fn vocabulary(r: &mut Report, c: &Curated, kb: &Kb) {
+    for (file, t) in &c.translations {
+        let texts = t.name.iter().chain(&t.aliases).chain(t.summary.iter());
+        for text in texts {
+            for (_, rule) in &c.vocabulary {
+                if let Some(bad) = rule.avoid.iter().find(|a| text.contains(a.as_str())) {
+                    r.problems.push(format!(
+                        "{file}: {}: vocabulary: write {:?}, not {bad:?} ({})",
+                        t.id,
+                        rule.prefer,
+                        crate::text::truncate(text, 60)
+                    ));
+                }
+            }
+        }
+    }
+    let mut tactic_names: HashMap<String, String> = HashMap::new();
+    for e in kb.entities.iter().filter(|e| e.kind == Kind::Tactic) {
+        for n in std::iter::once(&e.name)
+            .chain(e.name_ja.iter())
+            .chain(&e.aliases)
+            .chain(&e.aliases_ja)
+            .chain(&e.keywords_ja)
+            .chain(&e.keywords_en)
+        {
+            tactic_names.insert(crate::text::exact_key(n), e.id.clone());
+        }
+    }
+    let tactic_ids: std::collections::HashSet<&str> = kb
+        .entities
+        .iter()
+        .filter(|e| e.kind == Kind::Tactic)
+        .map(|e| e.id.as_str())
+        .collect();
+    for (file, t) in &c.translations {
+        if tactic_ids.contains(t.id.as_str()) || !t.id.starts_with('T') {
+            continue;
+        }
+        for k in t.keywords.iter().chain(&t.keywords_en).chain(&t.aliases) {
+            if let Some(tactic) = tactic_names.get(&crate::text::exact_key(k)) {
+                r.problems.push(format!(
+                    "{file}: {}: keyword {k:?} is the name of tactic {tactic}; \
+                     a technique keyword must not compete with its tactic",
+                    t.id
+                ));
+            }
+        }
+    }
+}
+
+/// Binaries of an outside list (LOLBAS names, one a line) that the catalogue lacks.
+pub fn missing_binaries<'a>(c: &Curated, names: &'a str) -> Vec<&'a str> {
+    names
+        .lines()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .filter(|n| {
+            let lower = n.to_lowercase();
+            c.binary_by_name(&lower).is_none()
+                && c.binary_by_name(&format!("{lower}.exe")).is_none()
+        })
+        .collect()
 }

@@ -274,11 +274,18 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
 /// For a query that is a command line (its first word is a catalogue program, or it has
 /// switches or paths): the program's entry, then the techniques `kb explain` finds for it.
 fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Option<Vec<String>>> {
-    let program = program(kb, program_name(&words[0]))?;
+    // The first word as a catalogue program exactly as written (`schtasks`, `certutil.exe`),
+    // not by adding `.exe`: "lsass memory dump" is about a technique, not lsass.exe.
+    let first = exact_key(program_name(&words[0]));
+    let named = kb
+        .reader
+        .searcher()
+        .doc_freq(&Term::from_field_text(kb.fields.program, &first))
+        .is_ok_and(|n| n > 0);
     let shaped = words[1..]
         .iter()
         .any(|w| w.starts_with(['/', '-']) || w.contains('\\'));
-    if program.is_none() && !shaped {
+    if !named && !shaped {
         return Ok(None);
     }
     let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;

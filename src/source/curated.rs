@@ -230,6 +230,23 @@ pub struct Event {
     pub keywords_ja: Vec<String>,
 }
 
+/// One rule of kb/ja/vocabulary.toml: write `prefer`, not any of `avoid`, in names, aliases
+/// and summaries (keywords may keep the variants, so that searches still find them).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocabularyRule {
+    pub prefer: String,
+    pub avoid: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VocabularyFile {
+    rule: Vec<VocabularyRule>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventFile {
@@ -245,6 +262,8 @@ pub struct Curated {
     pub binaries: Vec<(String, Binary)>,
     pub alerts: Vec<(String, Alert)>,
     pub events: Vec<(String, Event)>,
+    /// The Japanese vocabulary rules lint enforces on names, aliases and summaries.
+    pub vocabulary: Vec<(String, VocabularyRule)>,
     /// Registry keys, PowerShell cmdlets and patterns, folders and traits, each with its file.
     pub registry: Vec<(String, crate::source::grammar::RegistryKey)>,
     pub cmdlets: Vec<(String, crate::source::grammar::Cmdlet)>,
@@ -327,6 +346,10 @@ impl Curated {
                 let f: AlertFile = toml::from_str(&text).map_err(toml_err)?;
                 c.alerts
                     .extend(f.alert.into_iter().map(|a| (path.clone(), a)));
+            } else if path == "ja/vocabulary.toml" {
+                let f: VocabularyFile = toml::from_str(&text).map_err(toml_err)?;
+                c.vocabulary
+                    .extend(f.rule.into_iter().map(|k| (path.clone(), k)));
             } else if path.starts_with("ja/") {
                 let f: TranslationFile = toml::from_str(&text).map_err(toml_err)?;
                 let all = (f.tactic.into_iter().chain(f.technique))

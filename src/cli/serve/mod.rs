@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Do not write a JSON access log line per request to stderr.
     #[arg(long)]
     no_access_log: bool,
+    /// Seconds a request may take, reading its body included, before it is answered 408.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    request_timeout: u64,
 }
 
 /// What a reload reopens.
@@ -58,7 +61,6 @@ pub enum Source {
 const MAX_QUERY: usize = 4096;
 const MAX_LIMIT: usize = 100;
 const MAX_BODY: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Loaded {
     pub kb: KbIndex,
@@ -99,7 +101,11 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     if args.watch {
         tokio::spawn(watch(state.clone()));
     }
-    let app = router(state, args.cors.as_deref())?;
+    let app = router(
+        state,
+        args.cors.as_deref(),
+        Duration::from_secs(args.request_timeout),
+    )?;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await
@@ -108,7 +114,11 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn router(state: Arc<AppState>, cors: Option<&str>) -> Result<Router> {
+pub(crate) fn router(
+    state: Arc<AppState>,
+    cors: Option<&str>,
+    timeout: Duration,
+) -> Result<Router> {
     use tower_http::set_header::SetResponseHeaderLayer;
     let api = Router::new()
         .route("/v1/search", get(api_search))
@@ -150,7 +160,7 @@ pub(crate) fn router(state: Arc<AppState>, cors: Option<&str>) -> Result<Router>
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            timeout,
         ))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state);
