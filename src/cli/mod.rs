@@ -83,8 +83,9 @@ pub enum Lang {
 
 #[derive(Args)]
 struct SearchArgs {
-    /// What to look for; several words are one query. Quote a command line, or put it after
-    /// `--`, so its switches are not read as kb's options.
+    /// What to look for; several words are one query; `-` reads it from standard input.
+    /// Quote a command line, or put it after `--`, so its switches are not read as kb's
+    /// options (everything after `--` is part of the query).
     #[arg(required = true, num_args = 1..)]
     query: Vec<String>,
     /// How many results to print (1-500).
@@ -202,8 +203,14 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Search(a) => {
             let kb = open_or_build(cli)?;
+            // `-` reads the query from standard input: a line with both kinds of quote.
+            let query = if a.query.len() == 1 && a.query[0] == "-" {
+                read_stdin()?.trim().to_string()
+            } else {
+                a.query.join(" ")
+            };
             let req = SearchRequest {
-                query: a.query.join(" "),
+                query,
                 limit: usize::from(a.limit),
                 kinds: a.kind.clone(),
                 tactic: a.tactic.clone(),

@@ -76,6 +76,11 @@ pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Res
             .as_deref()
             .map(|k| format!(", {}", subkind_text(s.kind, k, lang)))
             .unwrap_or_default();
+        // In English a program is its file name; its Japanese title is for Japanese output.
+        let title = match (lang, s.kind) {
+            (Lang::En, Kind::Binary) => s.name.clone(),
+            _ => name_pair(&s.name, s.name_ja.as_deref(), lang),
+        };
         writeln!(
             out,
             "{:>2}. {}  [{}{}]  {}",
@@ -83,10 +88,10 @@ pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Res
             s.id,
             kind_text(s.kind, lang),
             sub,
-            name_pair(&s.name, s.name_ja.as_deref(), lang)
+            title
         )?;
         if let Some(via) = &h.via {
-            writeln!(out, "      ← {via}")?;
+            writeln!(out, "      ← {}", via_text(via, lang))?;
         }
         if !s.tactics.is_empty() {
             let label = if lang == Lang::Ja {
@@ -115,6 +120,23 @@ pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Res
         }
     }
     Ok(())
+}
+
+/// The library's note on why a result is there, in the output language.
+fn via_text(via: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return via.to_string();
+    }
+    for (en, ja) in [
+        ("replaces revoked ", "廃止された次の項目の後継: "),
+        ("alert: ", "アラート: "),
+        ("event: ", "イベント: "),
+    ] {
+        if let Some(rest) = via.strip_prefix(en) {
+            return format!("{ja}{rest}");
+        }
+    }
+    via.to_string()
 }
 
 fn section(out: &mut dyn Write, title_en: &str, title_ja: &str, lang: Lang) -> io::Result<()> {
@@ -208,6 +230,15 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
         kind_text(e.kind, lang),
         name_pair(&e.name, e.name_ja.as_deref(), lang)
     )?;
+    if !shown.same_name.is_empty() {
+        let others: Vec<String> = shown.same_name.iter().map(|r| ref_text(r, lang)).collect();
+        let label = if lang == Lang::Ja {
+            "同じ名前の項目"
+        } else {
+            "also named so"
+        };
+        writeln!(out, "{label}: {}", others.join(", "))?;
+    }
     // A binary's kind is printed with its other facts below.
     if let (Some(sub), None) = (&e.subkind, &e.binary) {
         writeln!(out, "{}", subkind_text(e.kind, sub, lang))?;
@@ -280,7 +311,13 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
                 writeln!(out, "{s}")?;
             }
             if !e.description.is_empty() {
-                section(out, "Description", "説明 (MITRE, 英語)", lang)?;
+                // Only ATT&CK objects carry MITRE's text; alerts and events carry ours.
+                let ja = if e.alert.is_some() || e.event.is_some() {
+                    "説明 (英語)"
+                } else {
+                    "説明 (MITRE の原文、英語)"
+                };
+                section(out, "Description", ja, lang)?;
                 writeln!(out, "{}", e.description)?;
             }
             if lang == Lang::En

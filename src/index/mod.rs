@@ -390,8 +390,9 @@ fn weight(e: &Entity) -> u64 {
         // A program is the answer when named; for a concept the technique comes first.
         Kind::Binary => 920.0,
         Kind::Alert => 950.0,
-        // A number analysts type (4698) means the event first; its technique follows it.
-        Kind::Event => 1000.0,
+        // An event answers its number (an exact match); for a concept, the technique and the
+        // program come first.
+        Kind::Event => 800.0,
         // Below the catalogue entry of the same program (schtasks.exe before S0111 schtasks).
         Kind::Software => 880.0,
         Kind::Campaign => 900.0,

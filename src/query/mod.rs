@@ -263,29 +263,64 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
         hits.push(Hit { stored, score, via });
     }
     promote_alert_technique(&mut hits, &searcher, kb, &filter)?;
-    if let Some(ids) = &command {
+    // An alert title that names a program (`cmd.exe による疑わしい動作…`) stays an alert.
+    let alert_led = hits.first().is_some_and(|h| h.via.is_some());
+    if let (Some(ids), false) = (&command, alert_led) {
         promote(&mut hits, ids, &searcher, kb, &filter)?;
+    }
+    // A lone ID: the object, then its family (parent, sub-techniques), then what its
+    // relationships name; other text matches (other techniques' detection strategies that
+    // share a number) come last.
+    if words.len() == 1 && id_words.len() == 1 {
+        family_first(&mut hits, &id_words[0], &searcher, kb, &filter)?;
     }
     hits.truncate(limit);
     response.results = hits;
     Ok(response)
 }
 
-/// For a query that is a command line (its first word is a catalogue program, or it has
-/// switches or paths): the program's entry, then the techniques `kb explain` finds for it.
+fn family_first(
+    hits: &mut Vec<Hit>,
+    id: &str,
+    searcher: &Searcher,
+    kb: &KbIndex,
+    filter: &Filter,
+) -> Result<()> {
+    let Some(addr) = lookup_id(searcher, kb, id)? else {
+        return Ok(());
+    };
+    let e = record(searcher, kb, addr)?;
+    let mut ids = vec![e.id.clone()];
+    ids.extend(
+        e.related(crate::model::Rel::Parent)
+            .iter()
+            .map(|r| r.id.clone()),
+    );
+    ids.extend(
+        e.related(crate::model::Rel::Subtechniques)
+            .iter()
+            .map(|r| r.id.clone()),
+    );
+    for (_, refs) in &e.relations {
+        for r in refs {
+            if hits.iter().any(|h| h.stored.id == r.id) && !ids.contains(&r.id) {
+                ids.push(r.id.clone());
+            }
+        }
+    }
+    promote(hits, &ids, searcher, kb, filter)
+}
+
+/// For a query that is a command line (it has switches, paths or a program's file name): the
+/// program's entry, then the techniques `kb explain` finds for it.
 fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Option<Vec<String>>> {
-    // The first word as a catalogue program exactly as written (`schtasks`, `certutil.exe`),
-    // not by adding `.exe`: "lsass memory dump" is about a technique, not lsass.exe.
-    let first = exact_key(program_name(&words[0]));
-    let named = kb
-        .reader
-        .searcher()
-        .doc_freq(&Term::from_field_text(kb.fields.program, &first))
-        .is_ok_and(|n| n > 0);
+    // Prose that starts with a program's name ("System file masquerade", "Adfind tool …")
+    // is not a command line: a command has a switch, a path, or a program's file name.
     let shaped = words[1..]
         .iter()
-        .any(|w| w.starts_with(['/', '-']) || w.contains('\\'));
-    if !named && !shaped {
+        .any(|w| w.starts_with(['/', '-']) || w.contains('\\'))
+        || (words[0].contains(['.', '\\']) && !crate::text::has_japanese(query));
+    if !shaped {
         return Ok(None);
     }
     let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
@@ -579,6 +614,10 @@ pub struct Shown {
     pub entity: Entity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirected_from: Option<Redirect>,
+    /// Other objects with exactly the name that was asked for (ATT&CK has three "Domain
+    /// Accounts"): the one shown is the most connected; these are the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_name: Vec<crate::model::Ref>,
 }
 
 pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
@@ -597,6 +636,7 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
         return Ok(Shown {
             entity: record(&searcher, kb, addr)?,
             redirected_from: None,
+            same_name: Vec::new(),
         });
     }
     let redirect = if looks_like_id(&k) {
@@ -613,22 +653,37 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
         return Ok(Shown {
             entity: record(&searcher, kb, addr)?,
             redirected_from: Some(r),
+            same_name: Vec::new(),
         });
     }
     // A name or alias: the best-weighted entity that has it.
     let q = term(kb.fields.exact, &k);
     let top = searcher.search(&q, &TopDocs::with_limit(16).order_by_score())?;
-    let best = top
+    let mut ranked: Vec<(f32, DocAddress)> = top
         .into_iter()
         .map(|(_, a)| (prior(&searcher, a), a))
-        .max_by(|(pa, a), (pb, b)| pa.total_cmp(pb).then(b.cmp(a)));
-    match best {
-        Some((_, addr)) => Ok(Shown {
-            entity: record(&searcher, kb, addr)?,
-            redirected_from: None,
-        }),
-        None => Err(not_found()),
-    }
+        .collect();
+    ranked.sort_by(|(pa, a), (pb, b)| pb.total_cmp(pa).then(a.cmp(b)));
+    let Some(&(_, addr)) = ranked.first() else {
+        return Err(not_found());
+    };
+    let same_name = ranked[1..]
+        .iter()
+        .map(|&(_, a)| stored_hit(&searcher, kb, a))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .map(|h| crate::model::Ref {
+            id: h.id,
+            kind: h.kind,
+            name: h.name,
+            name_ja: h.name_ja,
+        })
+        .collect();
+    Ok(Shown {
+        entity: record(&searcher, kb, addr)?,
+        redirected_from: None,
+        same_name,
+    })
 }
 
 fn record(searcher: &Searcher, kb: &KbIndex, addr: DocAddress) -> Result<Entity> {
