@@ -328,6 +328,18 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
             }
         }
     }
+    if !e.log_sources.is_empty() {
+        section(out, "Log sources", "ログソース", lang)?;
+        for l in &e.log_sources {
+            writeln!(out, "  {}  {}", l.name, l.channel)?;
+        }
+    }
+    if !e.mutable_elements.is_empty() {
+        section(out, "Tunable elements", "調整できる要素", lang)?;
+        for m in &e.mutable_elements {
+            writeln!(out, "  {} — {}", m.field, m.description)?;
+        }
+    }
     if let Some(d) = &e.detection {
         section(out, "Detection", "検知", lang)?;
         writeln!(out, "{d}")?;

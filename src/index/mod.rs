@@ -511,6 +511,16 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
     {
         d.add_text(f.code, c);
     }
+    // An analytic's logs and event codes (`EventCode=4769`) are what analysts search by.
+    for l in &e.log_sources {
+        d.add_text(f.text_en, normalize(&format!("{} {}", l.name, l.channel)));
+    }
+    for m in &e.mutable_elements {
+        d.add_text(
+            f.text_en,
+            normalize(&format!("{} {}", m.field, m.description)),
+        );
+    }
     if let Some(b) = &e.binary {
         // Switch names only, and among the description words: their explanations (hundreds
         // per program since the explain grammars) would drown the program's own words, and in
@@ -562,7 +572,11 @@ fn order_like_source(e: &Entity, mut refs: Vec<Ref>) -> Vec<Ref> {
             .chain(b.attack_software.iter().map(String::as_str))
             .collect(),
         (None, Some(a)) => a.techniques.iter().map(String::as_str).collect(),
-        (None, None) => Vec::new(),
+        (None, None) => e
+            .event
+            .as_ref()
+            .map(|v| v.techniques.iter().map(String::as_str).collect())
+            .unwrap_or_default(),
     };
     if !order.is_empty() {
         refs.sort_by_key(|r| order.iter().position(|o| *o == r.id).unwrap_or(usize::MAX));

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::curated::{Alert, Binary, Curated, Event};
 use crate::source::grammar::ExplainData;
-use crate::source::stix::{Bundle, SourceInfo, StixObject};
+use crate::source::stix::{Bundle, LogSource, MutableElement, SourceInfo, StixObject};
 
 pub mod lint;
 
@@ -210,6 +210,11 @@ pub struct Entity {
     pub alert: Option<Alert>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,
+    /// Analytics: the logs they read and what a defender tunes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_sources: Vec<LogSource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutable_elements: Vec<MutableElement>,
 }
 
 impl Entity {
@@ -251,6 +256,8 @@ impl Entity {
             binary: None,
             alert: None,
             event: None,
+            log_sources: Vec::new(),
+            mutable_elements: Vec::new(),
         }
     }
 }
@@ -397,6 +404,8 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         if kind == Kind::Software {
             e.subkind = Some(o.kind.clone());
         }
+        e.log_sources = o.x_mitre_log_source_references.clone();
+        e.mutable_elements = o.x_mitre_mutable_elements.clone();
         by_stix.insert(o.id.clone(), entities.len());
         entities.push(e);
     }
@@ -514,6 +523,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     links.extend(derived);
 
     add_curated(&mut entities, &mut links, curated);
+    name_analytics(&mut entities, &links);
 
     for (s, rel, t) in links {
         let r = entities[t].to_ref();
@@ -530,6 +540,33 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     kb.redirects.dedup_by(|a, b| a.id == b.id);
     kb.entities = entities;
     kb
+}
+
+/// ATT&CK calls every analytic "Analytic 1234": each takes its detection strategy's name (in
+/// both languages) and its platform, and keeps the number as an alias.
+fn name_analytics(entities: &mut [Entity], links: &[(usize, Rel, usize)]) {
+    let mut named = BTreeSet::new();
+    for &(s, r, t) in links {
+        if r != Rel::Analytics
+            || entities[s].kind != Kind::DetectionStrategy
+            || entities[t].kind != Kind::Analytic
+            || !named.insert(t)
+        {
+            continue;
+        }
+        let platform = entities[t].platforms.join(", ");
+        let (name, name_ja) = (entities[s].name.clone(), entities[s].name_ja.clone());
+        let a = &mut entities[t];
+        let number = std::mem::take(&mut a.name);
+        a.aliases.push(number);
+        let suffix = if platform.is_empty() {
+            String::new()
+        } else {
+            format!(" ({platform})")
+        };
+        a.name = format!("{name}{suffix}");
+        a.name_ja = name_ja.map(|j| format!("{j}{suffix}"));
+    }
 }
 
 /// Two releases of one domain (enterprise 17.1 and 18.1 in one folder) are not merged: objects

@@ -286,29 +286,47 @@ fn family_first(
     kb: &KbIndex,
     filter: &Filter,
 ) -> Result<()> {
+    use crate::model::Rel;
     let Some(addr) = lookup_id(searcher, kb, id)? else {
         return Ok(());
     };
     let e = record(searcher, kb, addr)?;
     let mut ids = vec![e.id.clone()];
-    ids.extend(
-        e.related(crate::model::Rel::Parent)
-            .iter()
-            .map(|r| r.id.clone()),
-    );
-    ids.extend(
-        e.related(crate::model::Rel::Subtechniques)
-            .iter()
-            .map(|r| r.id.clone()),
-    );
-    for (_, refs) in &e.relations {
+    let mut add = |refs: &[crate::model::Ref]| {
         for r in refs {
-            if hits.iter().any(|h| h.stored.id == r.id) && !ids.contains(&r.id) {
+            if !ids.contains(&r.id) {
                 ids.push(r.id.clone());
             }
         }
+    };
+    add(e.related(Rel::Parent));
+    add(e.related(Rel::Subtechniques));
+    // A sub-technique's siblings are its family too.
+    if let Some(parent) = e.related(Rel::Parent).first()
+        && let Some(p) = lookup_id(searcher, kb, &parent.id)?
+    {
+        add(record(searcher, kb, p)?.related(Rel::Subtechniques));
     }
-    promote(hits, &ids, searcher, kb, filter)
+    for rel in [
+        Rel::DetectionStrategies,
+        Rel::Mitigations,
+        Rel::Binaries,
+        Rel::Alerts,
+        Rel::Events,
+        Rel::Techniques,
+        Rel::Software,
+        Rel::Groups,
+        Rel::Campaigns,
+    ] {
+        add(e.related(rel));
+    }
+    // The family and its relations replace the text matches (other techniques' strategies
+    // that only share a number); only as many as can be shown are fetched.
+    let limit = hits.len().max(10);
+    ids.truncate(limit);
+    promote(hits, &ids, searcher, kb, filter)?;
+    hits.retain(|h| ids.contains(&h.stored.id));
+    Ok(())
 }
 
 /// For a query that is a command line (it has switches, paths or a program's file name): the

@@ -59,6 +59,28 @@ pub struct StixObject {
     pub x_mitre_data_source_ref: Option<String>,
     #[serde(default)]
     pub x_mitre_detection: Option<String>,
+    /// v18 analytics: the logs they read (`WinEventLog:Security`, `EventCode=4769`).
+    #[serde(default)]
+    pub x_mitre_log_source_references: Vec<LogSource>,
+    /// v18 analytics: what a defender tunes (thresholds, allow lists).
+    #[serde(default)]
+    pub x_mitre_mutable_elements: Vec<MutableElement>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct LogSource {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub channel: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct MutableElement {
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

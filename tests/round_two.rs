@@ -1,0 +1,155 @@
+//! Search and show, round two: the lookups of an analyst's day that round one got wrong.
+//! Event numbers, analytics' log sources, lone IDs and their family, names several objects
+//! share, Japanese notes, queries from standard input.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn an_event_number_answers_with_its_technique_then_the_event() {
+    let kb = open();
+    for (q, technique, event) in [
+        ("4698", "T1053.005", "security-4698"),
+        ("EventID 4720", "T1136.001", "security-4720"),
+        ("sysmon 10", "T1003.001", "sysmon-10"),
+        ("event id 1102", "T1070.001", "security-1102"),
+        ("7045", "T1543.003", "system-7045"),
+        ("4104", "T1059.001", "powershell-4104"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], technique, "{q}: {hits:?}");
+        assert!(hits[..3].contains(&event.to_string()), "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn a_technique_lists_the_events_that_detect_it() {
+    let o = kb(&["show", "--json", "T1558.003"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let events: Vec<&str> = v["relations"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert!(events.contains(&"security-4769"), "{events:?}");
+}
+
+#[test]
+fn analytics_show_their_logs_and_have_readable_names() {
+    let kb = open();
+    let hits = search(&kb, "4769");
+    let analytic = hits
+        .iter()
+        .find(|h| h.stored.kind == attack_kb::model::Kind::Analytic)
+        .expect("an analytic that reads event 4769");
+    assert!(
+        !analytic.stored.name.starts_with("Analytic "),
+        "{}",
+        analytic.stored.name
+    );
+    assert!(
+        analytic
+            .stored
+            .name_ja
+            .as_deref()
+            .is_some_and(attack_kb::text::has_japanese)
+    );
+    let shown = attack_kb::query::show(&kb, &analytic.stored.id).expect("show");
+    assert!(
+        shown
+            .entity
+            .log_sources
+            .iter()
+            .any(|l| l.channel.contains("4769"))
+    );
+}
+
+#[test]
+fn a_lone_id_lists_the_object_then_its_family() {
+    let kb = open();
+    let hits = ids(&search(&kb, "t1003"));
+    assert_eq!(hits[0], "T1003");
+    let subs: Vec<&String> = hits.iter().skip(1).take(8).collect();
+    assert!(subs.iter().all(|h| h.starts_with("T1003.")), "{hits:?}");
+    let hits = ids(&search(&kb, "T1003.001"));
+    assert_eq!(&hits[..2], ["T1003.001", "T1003"]);
+    // Detection strategies of other `.001` techniques are not the family.
+    assert!(!hits[..4].iter().any(|h| h.starts_with("DET")), "{hits:?}");
+}
+
+#[test]
+fn a_name_that_several_objects_share_lists_them_all() {
+    let kb = open();
+    let shown = attack_kb::query::show(&kb, "ドメインアカウント").expect("show");
+    let mut all: Vec<String> = shown.same_name.iter().map(|r| r.id.clone()).collect();
+    all.push(shown.entity.id.clone());
+    for id in ["T1078.002", "T1136.002", "T1087.002"] {
+        assert!(all.contains(&id.to_string()), "{all:?}");
+    }
+}
+
+#[test]
+fn japanese_output_has_no_english_notes_of_ours() {
+    let out = stdout(&kb(&[
+        "search",
+        "--lang",
+        "ja",
+        "An anomalous scheduled task was created",
+    ]));
+    assert!(out.contains("← アラート:"), "{out}");
+    assert!(!out.contains("← alert:"), "{out}");
+    let out = stdout(&kb(&["search", "--lang", "ja", "T1574.002"]));
+    assert!(out.contains("廃止された"), "{out}");
+}
+
+#[test]
+fn english_output_names_programs_by_their_file_name() {
+    let out = stdout(&kb(&["search", "--lang", "en", "schtasks"]));
+    let first = out.lines().next().unwrap_or("");
+    assert!(
+        first.contains("schtasks.exe") && !attack_kb::text::has_japanese(first),
+        "{first}"
+    );
+}
+
+#[test]
+fn a_query_can_come_from_standard_input() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args([
+            "--index",
+            index_dir().to_str().expect("utf-8"),
+            "search",
+            "--json",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("kb runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(br#"cmd /c "echo 'x' > C:\a.txt:s" & whoami"#)
+        .expect("write");
+    let out = child.wait_with_output().expect("kb ends");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["results"][0]["id"], "cmd.exe");
+}
+
+#[test]
+fn groups_are_found_by_where_they_come_from() {
+    let kb = open();
+    for (q, group) in [
+        ("北朝鮮", "G0032"),
+        ("North Korea", "G0032"),
+        ("ロシア", "G0016"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert!(hits.iter().take(10).any(|h| h == group), "{q}: {hits:?}");
+    }
+}
