@@ -153,3 +153,41 @@ fn groups_are_found_by_where_they_come_from() {
         assert!(hits.iter().take(10).any(|h| h == group), "{q}: {hits:?}");
     }
 }
+
+#[test]
+fn an_unknown_file_is_said_to_be_unknown_before_loose_matches() {
+    let o = kb(&["search", "--json", "WinATP-Intro-Backdoor.exe"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["unknown_program"], "WinATP-Intro-Backdoor.exe");
+    let out = stdout(&kb(&[
+        "search",
+        "--lang",
+        "ja",
+        "WinATP-Intro-Backdoor.exe",
+    ]));
+    assert!(
+        out.lines().next().unwrap_or("").contains("カタログ"),
+        "{out}"
+    );
+    let o = kb(&["search", "--json", "certutil.exe"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(v["unknown_program"].is_null());
+}
+
+#[test]
+fn show_by_an_mde_term_says_what_it_stands_for() {
+    let out = stdout(&kb(&["show", "--lang", "ja", "常設"]));
+    assert!(out.starts_with("※ 「常設」は"), "{out}");
+    assert!(out.contains("TA0003"));
+}
+
+#[test]
+fn tools_list_their_mde_alerts_and_all_lists_everything() {
+    let out = stdout(&kb(&["show", "Mimikatz"]));
+    assert!(out.contains("mimikatz-credential-theft-tool"), "{out}");
+    let out = stdout(&kb(&["show", "comsvcs.dll"]));
+    assert!(out.contains("suspicious-access-to-lsass"), "{out}");
+    let cut = stdout(&kb(&["show", "T1059.001"]));
+    let all = stdout(&kb(&["show", "--all", "T1059.001"]));
+    assert!(cut.contains("--all") && all.lines().count() > cut.lines().count() + 50);
+}

@@ -111,6 +111,9 @@ struct ShowArgs {
     /// An ID (T1053.005, G0016, schtasks.exe) or a name/alias (Cozy Bear, 常設).
     #[arg(required = true, num_args = 1..)]
     key: Vec<String>,
+    /// List every related object (long lists are cut at 15 otherwise).
+    #[arg(long)]
+    all: bool,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -230,7 +233,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if a.out.json {
                 print_json(&shown)?;
             } else {
-                emit(|out| render::show(out, &shown, lang(a.out.lang)))?;
+                emit(|out| render::show(out, &shown, lang(a.out.lang), a.all))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -58,6 +58,18 @@ fn kind_text(kind: Kind, lang: Lang) -> String {
 }
 
 pub fn search(out: &mut dyn Write, resp: &SearchResponse, lang: Lang) -> io::Result<()> {
+    if let Some(p) = &resp.unknown_program {
+        match lang {
+            Lang::Ja => writeln!(
+                out,
+                "※ {p} は Windows のプログラムでも kb のカタログにあるプログラムでもありません。以下は語の一致による参考結果です。"
+            )?,
+            Lang::En => writeln!(
+                out,
+                "note: {p} is not a known Windows program nor one in kb's catalogue; what follows only shares words with it."
+            )?,
+        }
+    }
     if resp.results.is_empty() {
         match lang {
             Lang::Ja => writeln!(
@@ -149,20 +161,21 @@ fn section(out: &mut dyn Write, title_en: &str, title_ja: &str, lang: Lang) -> i
     Ok(())
 }
 
-fn list(out: &mut dyn Write, refs: &[Ref], lang: Lang) -> io::Result<()> {
-    for r in refs.iter().take(MAX_LIST) {
+fn list(out: &mut dyn Write, refs: &[Ref], lang: Lang, all: bool) -> io::Result<()> {
+    let shown = if all { refs.len() } else { MAX_LIST };
+    for r in refs.iter().take(shown) {
         writeln!(out, "  {}", ref_text(r, lang))?;
     }
-    if refs.len() > MAX_LIST {
+    if refs.len() > shown {
         match lang {
             Lang::Ja => writeln!(
                 out,
-                "  …他 {} 件 (--json ですべて表示)",
+                "  …他 {} 件 (--all ですべて表示)",
                 refs.len() - MAX_LIST
             )?,
             Lang::En => writeln!(
                 out,
-                "  … and {} more (--json lists all)",
+                "  … and {} more (--all lists all)",
                 refs.len() - MAX_LIST
             )?,
         }
@@ -207,8 +220,18 @@ fn relation_title(owner: Kind, rel: Rel) -> (&'static str, &'static str) {
     }
 }
 
-pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
+pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang, all: bool) -> io::Result<()> {
     let e = &shown.entity;
+    if let Some(a) = &shown.asked_as {
+        let main = name_pair(&e.name, e.name_ja.as_deref(), lang);
+        match lang {
+            Lang::Ja => writeln!(
+                out,
+                "※ 「{a}」は {main} の別名です (MDE などの製品や文献での呼び方)。\n"
+            )?,
+            Lang::En => writeln!(out, "note: \"{a}\" is another name for {main}.\n")?,
+        }
+    }
     if let Some(r) = &shown.redirected_from {
         match lang {
             Lang::Ja => writeln!(
@@ -350,7 +373,7 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang) -> io::Result<()> {
         }
         let (en, ja) = relation_title(e.kind, *rel);
         section(out, en, ja, lang)?;
-        list(out, refs, lang)?;
+        list(out, refs, lang, all)?;
     }
     Ok(())
 }

@@ -753,10 +753,18 @@ fn add_curated(entities: &mut Vec<Entity>, links: &mut Vec<(usize, Rel, usize)>,
             }
         }
         for b in &a.binaries {
-            let id = c.binary_by_name(b).map(|b| b.id.as_str());
-            if let Some(&t) = id.and_then(|id| binary_index.get(id)) {
+            let Some(bin) = c.binary_by_name(b) else {
+                continue;
+            };
+            if let Some(&t) = binary_index.get(bin.id.as_str()) {
                 links.push((me, Rel::Binaries, t));
                 links.push((t, Rel::Alerts, me));
+            }
+            // The ATT&CK entry of the same tool (S0002 Mimikatz) lists the alert too.
+            for s in &bin.attack_software {
+                if let Some(&t) = index.get(s.as_str()) {
+                    links.push((t, Rel::Alerts, me));
+                }
             }
         }
     }

@@ -41,6 +41,10 @@ pub struct Hit {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SearchResponse {
     pub query: String,
+    /// A file name the query names that is neither a Windows nor a catalogue program
+    /// (`WinATP-Intro-Backdoor.exe`): said before any loose match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_program: Option<String>,
     pub results: Vec<Hit>,
 }
 
@@ -60,6 +64,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     let limit = req.limit.clamp(1, 500);
     let mut response = SearchResponse {
         query: req.query.clone(),
+        unknown_program: None,
         results: Vec::new(),
     };
     let key = exact_key(&req.query);
@@ -276,6 +281,16 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     }
     hits.truncate(limit);
     response.results = hits;
+    if words.len() == 1 {
+        let name = program_name(&words[0]);
+        let code = [
+            ".exe", ".dll", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".hta", ".scr", ".com",
+        ];
+        let lower = name.to_ascii_lowercase();
+        if code.iter().any(|x| lower.ends_with(x)) && program(kb, name)?.is_none() {
+            response.unknown_program = Some(name.to_string());
+        }
+    }
     Ok(response)
 }
 
@@ -636,6 +651,9 @@ pub struct Shown {
     /// Accounts"): the one shown is the most connected; these are the rest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub same_name: Vec<crate::model::Ref>,
+    /// The other name it was asked by (常設 for TA0003), when not its ID or main name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_as: Option<String>,
 }
 
 pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
@@ -655,6 +673,7 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
             entity: record(&searcher, kb, addr)?,
             redirected_from: None,
             same_name: Vec::new(),
+            asked_as: None,
         });
     }
     let redirect = if looks_like_id(&k) {
@@ -672,6 +691,7 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
             entity: record(&searcher, kb, addr)?,
             redirected_from: Some(r),
             same_name: Vec::new(),
+            asked_as: None,
         });
     }
     // A name or alias: the best-weighted entity that has it.
@@ -697,10 +717,15 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
             name_ja: h.name_ja,
         })
         .collect();
+    let entity = record(&searcher, kb, addr)?;
+    let main = [Some(&entity.name), entity.name_ja.as_ref()];
+    let asked_as =
+        (!main.iter().flatten().any(|n| exact_key(n) == k)).then(|| key.trim().to_string());
     Ok(Shown {
-        entity: record(&searcher, kb, addr)?,
+        entity,
         redirected_from: None,
         same_name,
+        asked_as,
     })
 }
 
