@@ -216,7 +216,10 @@ pub fn control_body(m: &Mapped) -> Option<Mapped> {
 mod tests {
     use super::*;
 
-    fn seg(s: &str) -> Vec<(String, Option<&'static str>, Vec<(String, String)>)> {
+    /// (command, operator before it, [(redirection, target)])
+    type Seen = (String, Option<&'static str>, Vec<(String, String)>);
+
+    fn seg(s: &str) -> Vec<Seen> {
         split(&Mapped::new(s, 0))
             .into_iter()
             .map(|g| {

@@ -410,6 +410,11 @@ impl Ctx<'_> {
     }
 
     fn related(&self, name: &str, e: &mut Explanation) -> Result<()> {
+        // One word only: a search of several words may read them as a command line and
+        // explain it, which would come back here.
+        if crate::text::split_command_line(name).len() != 1 {
+            return Ok(());
+        }
         let req = crate::query::SearchRequest {
             query: name.to_string(),
             limit: 5,
