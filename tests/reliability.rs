@@ -234,6 +234,24 @@ fn a_bundle_whose_techniques_all_fail_is_refused_with_its_errors() {
     );
     let kb = KbIndex::open(&index).expect("the old index is kept");
     assert_eq!(kb.manifest.counts[&attack_kb::model::Kind::Technique], 83);
+
+    // A per-type error rate above 10% is refused too: here a fifth of the relationships.
+    edited_ics(&bad, |objects| {
+        for o in objects
+            .iter_mut()
+            .filter(|o| o["type"] == "relationship")
+            .step_by(5)
+        {
+            o["relationship_type"] = Value::from(5);
+        }
+    });
+    let o = kb_at(&index, &["index", "--attack", path_str(&bad)], &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("relationship objects could not be read"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -293,10 +293,17 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
             }
         }
     }
-    // A gutted bundle (wrong field types everywhere) must not replace a good index.
+    // A gutted bundle (wrong field types everywhere) must not replace a good index: refused
+    // where no object of an ATT&CK type reads, or too many of a type large enough to judge.
     let gutted: Vec<String> = tally
         .iter()
-        .filter(|(_, (ok, bad))| *bad > 0 && *bad * 100 > (ok + bad) * MAX_SKIPPED_PERCENT)
+        .filter(|(kind, _)| {
+            kind.as_str() == "relationship" || ATTACK_TYPES.contains(&kind.as_str())
+        })
+        .filter(|(_, (ok, bad))| {
+            let n = ok + bad;
+            *bad > 0 && (*ok == 0 || (n >= MIN_JUDGED && bad * 100 > n * MAX_SKIPPED_PERCENT))
+        })
         .map(|(kind, (ok, bad))| format!("{bad} of {} {kind} objects", ok + bad))
         .collect();
     let first_errors = || -> String {
@@ -311,7 +318,8 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
     };
     if !gutted.is_empty() {
         return Err(Error::Other(format!(
-            "{}: refused: {} could not be read (more than {MAX_SKIPPED_PERCENT}% of a type); \
+            "{}: refused: {} could not be read (more than {MAX_SKIPPED_PERCENT}% of a type, or \
+             all of it); \
              download a fresh copy with `kb fetch`. First errors:{}",
             path.display(),
             gutted.join(", "),
@@ -361,6 +369,8 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
 /// Above this share of unreadable objects of one type, a bundle is refused rather than indexed
 /// with holes.
 const MAX_SKIPPED_PERCENT: usize = 10;
+/// The share is judged from this many objects of a type on; below, only "none reads" refuses.
+const MIN_JUDGED: usize = 20;
 
 /// STIX types that carry ATT&CK content (and an ATT&CK ID).
 const ATTACK_TYPES: [&str; 12] = [
