@@ -62,6 +62,9 @@ const MAX_WORDS: usize = 32;
 /// Only this much of a query is read (a long command line fits; a pasted file does not): the
 /// work per query stays bounded whatever is pasted.
 const MAX_QUERY_BYTES: usize = 4096;
+/// Bytes of the query's words that are analysed for text matching: the Japanese analyzer's work
+/// and memory grow with the length of a run of kanji.
+const MAX_TEXT_BYTES: usize = 1024;
 /// Terms per field that a query matches with: 512 KB of kanji is tens of thousands of bigrams,
 /// and a query of all of them takes minutes.
 const MAX_TERMS: usize = 64;
@@ -185,10 +188,8 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
             query
         };
         let n = crate::text::space_scripts(&normalize(source));
-        n.split_whitespace()
-            .take(MAX_WORDS)
-            .collect::<Vec<_>>()
-            .join(" ")
+        let words = n.split_whitespace().take(MAX_WORDS).collect::<Vec<_>>().join(" ");
+        clip(&words, MAX_TEXT_BYTES).to_string()
     };
     let fields: [(Field, &str, f32); 8] = [
         (f.grams_ja, analysis::CJK2, 0.5),
