@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Benchmarks on Enterprise 18.1: index build time, cold-process search latency (a new `kb`
-# process per query, median of N runs) and index size. Prints figures; asserts nothing.
+# process per query, median of N runs) and index size; peak memory (maximum resident set, from
+# /usr/bin/time) of `kb index` on Enterprise+Mobile+ICS and of `kb search`, hostile queries
+# included. Prints figures; asserts nothing.
 # usage: scripts/bench.sh [BUNDLE] (default ../shared/attack/enterprise-attack-18.1.json)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bundle="${1:-$root/../shared/attack/enterprise-attack-18.1.json}"
+attack="$(dirname "$bundle")"
 runs="${RUNS:-30}"
 scripts/build-ipadic-cache.sh "$root/.lindera-cache" >/dev/null
 cargo build --release --quiet
 kb="$root/target/release/kb"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$kb" "$bundle" "$work/index" "$runs" <<'PY'
-import statistics, subprocess, sys, time, os
-kb, bundle, index, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+[ -x /usr/bin/time ] || echo "note: /usr/bin/time is missing (apt-get install time): no peak memory figures"
+python3 - "$kb" "$bundle" "$work/index" "$runs" "$attack" <<'PY'
+import random, statistics, subprocess, sys, time, os
+kb, bundle, index, runs, attack = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 def timed(args):
     t = time.perf_counter()
     subprocess.run([kb, "--index", index] + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -37,4 +41,20 @@ print(f"cold show 'T1059'                              median {statistics.median
 size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(index) for f in fs)
 print(f"index size: {size/1e6:.1f} MB")
 print(f"binary size: {os.path.getsize(kb)/1e6:.1f} MB")
+
+def peak_mb(index, args):
+    # GNU time's %M: the maximum resident set size in KB, on the last line of stderr.
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", kb, "--index", index] + args,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(r.stderr.strip().splitlines()[-1]) / 1024
+if os.access("/usr/bin/time", os.X_OK):
+    full = index + "-all"
+    domains = [os.path.join(attack, f"{d}-attack-18.1.json") for d in ("enterprise", "mobile", "ics")]
+    args = ["index"] + [a for d in domains for a in ("--attack", d)]
+    print(f"peak memory, kb index Enterprise+Mobile+ICS 18.1: {peak_mb(full, args):.0f} MB")
+    rng = random.Random(7)
+    kanji = "".join(chr(rng.randint(0x4e00, 0x9fff)) for _ in range(40_000))  # 120 KB
+    for q in ["schtasks", "常設", "T1053.999", kanji]:
+        label = repr(q[:20]) + ("… (120 KB of random kanji)" if q is kanji else "")
+        print(f"peak memory, kb search {label:<48} {peak_mb(full, ['search', q]):.0f} MB")
 PY

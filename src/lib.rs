@@ -18,3 +18,16 @@ pub mod source;
 pub mod text;
 
 pub use error::{Error, Result};
+
+/// Runs `f`, turning a panic into its message. Library entry points that read an index go
+/// through it: an assertion deep in tantivy on a damaged file becomes an error, so one bad index
+/// never takes down a server that serves many.
+pub fn guard<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}

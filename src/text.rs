@@ -8,10 +8,32 @@ pub fn normalize(s: &str) -> String {
     s.nfkc().flat_map(char::to_lowercase).collect::<String>()
 }
 
+/// Unicode format characters (category Cf) that text pasted from web pages and chat carries:
+/// zero-width spaces and joiners, direction marks and overrides, the soft hyphen, the BOM.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}')
+}
+
+/// Text for a terminal: control and format characters (an escape sequence typed into a query)
+/// shown as `\u{1b}`, line breaks and tabs kept.
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if (c.is_control() && c != '\n' && c != '\t') || is_format_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The normalised form used for whole-string (exact) matching: trimmed, quotes around the whole
 /// string removed, inner runs of white space folded to one space.
 pub fn exact_key(s: &str) -> String {
-    let n = normalize(s);
+    // Invisible format characters (a zero-width space pasted inside `T1053.005`) are dropped.
+    let visible: String = s.chars().filter(|c| !is_format_char(*c)).collect();
+    let n = normalize(&visible);
     let t = n.trim().trim_matches(|c| {
         matches!(
             c,
@@ -180,6 +202,12 @@ mod tests {
     fn cleans_citations_links_and_code_tags() {
         let s = "[Net](https://attack.mitre.org/software/S0039) runs <code>net user</code>.(Citation: X Y 2020)";
         assert_eq!(clean_description(s), "Net runs net user.");
+    }
+
+    #[test]
+    fn format_characters_vanish_and_controls_are_escaped() {
+        assert_eq!(exact_key("T1053\u{200b}.005\u{feff}"), "t1053.005");
+        assert_eq!(escape_controls("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\n");
     }
 
     #[test]

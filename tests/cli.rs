@@ -406,18 +406,53 @@ fn a_closed_pipe_ends_output_quietly() {
 }
 
 #[test]
-fn an_unreadable_index_is_rebuilt_by_the_next_search() {
+fn an_index_of_another_kb_version_is_rebuilt_from_its_own_bundles() {
     let dir = scratch("unreadable");
     let index = dir.join("index");
     std::fs::create_dir_all(index.join("gen-old")).expect("mkdir");
     std::fs::write(index.join("CURRENT"), "gen-old").expect("write");
-    std::fs::write(
-        index.join("gen-old/manifest.json"),
-        "{\"schema_version\": 0}",
-    )
-    .expect("write");
-    let err = search_ics_t0800(&index);
-    assert!(err.contains("rebuilding it now"), "{err}");
+    let manifest = serde_json::json!({
+        "schema_version": 0,
+        "sources": [{"path": bundle(ICS)}],
+    });
+    std::fs::write(index.join("gen-old/manifest.json"), manifest.to_string()).expect("write");
+    // The default source is Mobile: the rebuild must read ICS again, as the manifest says.
+    let mobile = bundle(common::MOBILE);
+    let o = kb_in(
+        &index,
+        &["search", "--json", "T0800"],
+        &[("KB_ATTACK", mobile.to_str().expect("utf-8"))],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("rebuilding it now from the same bundles"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["results"][0]["id"], "T0800");
+    let kb = KbIndex::open(&index).expect("rebuilt");
+    assert_eq!(kb.manifest.sources.len(), 1);
+    assert_eq!(kb.manifest.sources[0].domain, "ics-attack");
+
+    // Without readable bundles, an outdated index is an error, not a build from elsewhere.
+    std::fs::write(index.join("CURRENT"), "gen-old").expect("write");
+    let manifest = serde_json::json!({
+        "schema_version": 0,
+        "sources": [{"path": dir.join("gone.json")}],
+    });
+    std::fs::write(index.join("gen-old/manifest.json"), manifest.to_string()).expect("write");
+    let o = kb_in(
+        &index,
+        &["search", "T0800"],
+        &[("KB_ATTACK", mobile.to_str().expect("utf-8"))],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not all readable") && err.contains("kb index --attack"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -92,14 +92,19 @@ fn concurrent_builds_always_leave_a_whole_live_index() {
 }
 
 #[test]
-fn an_open_index_keeps_answering_after_rebuilds_remove_its_files() {
+fn an_open_index_keeps_its_generation_and_answers_through_rebuilds() {
     let kb = load_kb(&[ICS]);
     let dir = scratch("held");
     index::build(&kb, &dir, &|_, _| {}).expect("build");
     let held = KbIndex::open(&dir).expect("opens");
+    let held_gen = std::fs::read_to_string(dir.join("CURRENT")).expect("CURRENT");
     for _ in 0..3 {
         index::build(&kb, &dir, &|_, _| {}).expect("rebuild");
     }
+    assert!(
+        dir.join(&held_gen).join("manifest.json").is_file(),
+        "a generation a reader holds is never removed"
+    );
     let req = attack_kb::query::SearchRequest {
         query: "T0800".into(),
         limit: 3,
@@ -109,4 +114,10 @@ fn an_open_index_keeps_answering_after_rebuilds_remove_its_files() {
     assert_eq!(hits.results[0].stored.id, "T0800");
     let shown = attack_kb::query::show(&held, "T0800").expect("show on the old generation");
     assert_eq!(shown.entity.id, "T0800");
+    drop(held);
+    index::build(&kb, &dir, &|_, _| {}).expect("rebuild");
+    assert!(
+        !dir.join(&held_gen).exists(),
+        "once let go, an old generation is cleaned up"
+    );
 }

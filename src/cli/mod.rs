@@ -15,6 +15,7 @@ use attack_kb::index::{self, KbIndex, Manifest};
 use attack_kb::model::{self, Kind};
 use attack_kb::query::{self, SearchRequest};
 use attack_kb::source::{self, curated::Curated, fetch, stix};
+use attack_kb::text::escape_controls;
 use attack_kb::{Error, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -153,6 +154,9 @@ struct IndexArgs {
     /// Where to write the index (default: --index).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the index even when a domain's new bundle has far fewer objects.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -166,6 +170,12 @@ struct FetchArgs {
     /// A mirror: folder or http(s) URL laid out like attack-stix-data (or flat).
     #[arg(long)]
     from: Option<String>,
+    /// Replace the file even when the download has far fewer objects than it.
+    #[arg(long)]
+    force: bool,
+    /// Give up on a download after this many seconds.
+    #[arg(long, default_value_t = fetch::DEFAULT_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 #[derive(Args)]
@@ -193,7 +203,7 @@ pub fn run() -> ExitCode {
     match dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kb: {e}");
+            say(format_args!("kb: {e}"));
             ExitCode::from(match e {
                 Error::NotFound(_) => 3,
                 _ => 1,
@@ -220,6 +230,9 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 domain: a.domain.clone(),
             };
             let resp = query::search(&kb, &req)?;
+            for n in &resp.notes {
+                say(format_args!("kb: note: {n}"));
+            }
             if a.out.json {
                 print_json(&resp)?;
             } else {
@@ -284,7 +297,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Index(a) => {
             let out = a.out.clone().unwrap_or_else(|| cli.index.clone());
-            let m = build_index(cli, &a.sources, &out)?;
+            let m = build_index(cli, &a.sources, &out, a.force)?;
             note(|err| render::manifest(err, &m, &out));
             Ok(ExitCode::SUCCESS)
         }
@@ -300,14 +313,32 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                     version: a.version.clone(),
                     from: a.from.clone(),
                     dest: cli.data.clone(),
+                    force: a.force,
+                    deadline: std::time::Duration::from_secs(a.timeout),
                 };
-                let path = fetch::fetch(&req)?;
-                eprintln!("fetched {}", path.display());
+                let bar = download_bar(&req.domain);
+                let tick = |done: u64, total: Option<u64>| {
+                    if let Some(b) = &bar {
+                        b.set_length(total.unwrap_or(done));
+                        b.set_position(done);
+                    }
+                };
+                let got = fetch::fetch(&req, &tick);
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                let got = got?;
+                say(format_args!(
+                    "fetched {} (ATT&CK {}, {} objects)",
+                    got.path.display(),
+                    got.version,
+                    got.objects
+                ));
             }
-            eprintln!(
+            say(format_args!(
                 "next: `kb index` builds the index from {}",
                 cli.data.display()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         Command::Lint(a) => {
@@ -379,7 +410,22 @@ fn emit(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
 
 /// Progress and build reports go to stderr; failing to write them is no reason to fail.
 fn note(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
-    let _ = f(&mut io::stderr().lock());
+    let mut text = Vec::new();
+    let _ = f(&mut text);
+    let _ = io::stderr()
+        .lock()
+        .write_all(escape_controls(&String::from_utf8_lossy(&text)).as_bytes());
+}
+
+/// One line on stderr. A closed or full stderr is no reason to fail, nor to panic as eprintln!
+/// does: the exit code still tells the outcome. Control characters (from a query, a path, a
+/// file) are shown escaped, so that a message never replays an escape sequence.
+fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{}",
+        escape_controls(&line.to_string())
+    );
 }
 
 /// `--lang`, else the locale: LC_ALL, LC_MESSAGES, LANG starting with "ja" mean Japanese.
@@ -397,38 +443,62 @@ fn lang(flag: Option<Lang>) -> Lang {
     })
 }
 
-/// Opens the index, building it first when there is none (the first `kb search` on a machine)
-/// or when another kb version wrote it. A damaged or unreadable index is reported, not
-/// replaced: it may have been built from other sources than the defaults.
+/// Opens the index, building it first when none was ever built there (the first `kb search` on
+/// a machine: from the default sources), or when another kb version wrote it (from the bundles
+/// its manifest names, if they are all still readable). A damaged index is reported, never
+/// replaced: it may have been built from other sources than the defaults. Concurrent first
+/// searches build once: the others wait for it, then open what it built.
 fn open_or_build(cli: &Cli) -> Result<KbIndex> {
     if cli.bundle.is_some() {
         return KbIndex::open(&index_root(cli)?);
     }
-    let why = match KbIndex::open(&cli.index) {
+    if let Ok(kb) = open_or_plan(cli)? {
+        return Ok(kb);
+    }
+    let _building = index::lock_first_build(&cli.index)?;
+    let (attack, why) = match open_or_plan(cli)? {
+        Ok(kb) => return Ok(kb),
+        Err(plan) => plan,
+    };
+    say(format_args!("kb: {why}"));
+    let sources = SourceArgs {
+        attack,
+        kb_dir: None,
+    };
+    let m = build_index(cli, &sources, &cli.index, false)?;
+    note(|err| render::manifest(err, &m, &cli.index));
+    KbIndex::open(&cli.index)
+}
+
+/// The opened index, or what to build it from (no paths: the default sources) and why.
+fn open_or_plan(cli: &Cli) -> Result<std::result::Result<KbIndex, (Vec<PathBuf>, String)>> {
+    match KbIndex::open(&cli.index) {
         Ok(kb) => {
             if kb.manifest.curated != Curated::embedded_fingerprint() {
-                eprintln!(
+                say(format_args!(
                     "kb: note: {} was built from other kb/ data than this kb carries; \
                      `kb index` rebuilds it",
                     cli.index.display()
-                );
+                ));
             }
-            return Ok(kb);
+            Ok(Ok(kb))
         }
-        Err(Error::IndexOutdated(why)) => format!("{why}; rebuilding it now"),
-        Err(_) if !index::exists(&cli.index) => {
-            format!("no index at {} yet; building it first", cli.index.display())
-        }
-        Err(e) => return Err(e),
-    };
-    eprintln!("kb: {why}");
-    let sources = SourceArgs {
-        attack: Vec::new(),
-        kb_dir: None,
-    };
-    let m = build_index(cli, &sources, &cli.index)?;
-    note(|err| render::manifest(err, &m, &cli.index));
-    KbIndex::open(&cli.index)
+        Err(Error::IndexOutdated(why)) => match index::recorded_sources(&cli.index) {
+            Some(paths) if paths.iter().all(|p| p.is_file()) => Ok(Err((
+                paths,
+                format!("{why}; rebuilding it now from the same bundles"),
+            ))),
+            _ => Err(Error::Index(format!(
+                "{why}, and the bundles it was built from are not all readable any more; \
+                 rebuild it with `kb index --attack PATH`"
+            ))),
+        },
+        Err(_) if !index::exists(&cli.index) => Ok(Err((
+            Vec::new(),
+            format!("no index at {} yet; building it first", cli.index.display()),
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 /// The index folder readers open: --index, or the cache folder a --bundle unpacks to.
@@ -482,18 +552,41 @@ fn load_kb(cli: &Cli, s: &SourceArgs, curated: &Curated) -> Result<model::Kb> {
     // A damaged bundle can skip thousands of objects: show the first lines and a count.
     const SHOWN: usize = 20;
     for w in kb.warnings.iter().take(SHOWN) {
-        eprintln!("kb: warning: {w}");
+        say(format_args!("kb: warning: {w}"));
     }
     if kb.warnings.len() > SHOWN {
-        eprintln!("kb: … and {} more warnings", kb.warnings.len() - SHOWN);
+        say(format_args!(
+            "kb: … and {} more warnings",
+            kb.warnings.len() - SHOWN
+        ));
     }
     Ok(kb)
 }
 
-fn build_index(cli: &Cli, s: &SourceArgs, out: &Path) -> Result<Manifest> {
+/// Builds the index at `out`. Refused, leaving the current index as it is: a curator's kb/
+/// folder that lint finds errors in, and (unless `force`) bundles far smaller than those indexed.
+fn build_index(cli: &Cli, s: &SourceArgs, out: &Path, force: bool) -> Result<Manifest> {
     let started = Instant::now();
     let curated = load_curated(s)?;
     let kb = load_kb(cli, s, &curated)?;
+    if let Some(dir) = &s.kb_dir {
+        let problems = model::lint::lint(&curated, &kb).problems;
+        if !problems.is_empty() {
+            let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
+            return Err(Error::Other(format!(
+                "{} has {} error(s) that `kb lint` reports; fix them first (the index is \
+                 unchanged):\n  {}",
+                dir.display(),
+                problems.len(),
+                shown.join("\n  ")
+            )));
+        }
+    }
+    if !force && let Some(why) = index::shrinks(out, &kb) {
+        return Err(Error::Other(format!(
+            "{why}; the index is unchanged (pass --force to replace it anyway)"
+        )));
+    }
     let bar = progress_bar(kb.entities.len());
     let tick = |done: usize, _total: usize| {
         if let Some(b) = &bar {
@@ -504,11 +597,24 @@ fn build_index(cli: &Cli, s: &SourceArgs, out: &Path) -> Result<Manifest> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    eprintln!(
+    say(format_args!(
         "kb: read, linked and indexed in {:.2} s",
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(m)
+}
+
+/// A byte counter while a bundle downloads, on a terminal only.
+fn download_bar(domain: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let template = format!("fetching {domain} {{bar:40}} {{bytes}}/{{total_bytes}} {{elapsed}}");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }
 
 fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {

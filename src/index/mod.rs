@@ -5,14 +5,17 @@
 //!
 //! ```text
 //! index/CURRENT          name of the live generation (replaced by rename: atomic)
-//! index/gen-<time>-<pid>/ tantivy files + manifest.json + redirects.json
+//! index/gen-<time>-<pid>/ tantivy files + manifest.json + redirects.json + KB-GENERATION
 //! ```
 //!
 //! A rebuild writes a new generation beside the live one and then points CURRENT at it, so a
-//! reader opens either the old or the new index, never half of one.
+//! reader opens either the old or the new index, never half of one. Only folders that carry kb's
+//! marker are ever removed, and never one that a reader holds (a shared lock on the marker).
+//! Readers write nothing: an index on a read-only mount serves searches.
 
 pub mod analysis;
 pub mod pack;
+mod readonly;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -23,17 +26,20 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
-use crate::model::{Entity, Kb, Kind, Redirect, Ref};
+use crate::model::{Deprecated, Entity, Kb, Kind, Redirect, Ref};
 use crate::source::grammar::ExplainData;
 use crate::source::stix::SourceInfo;
 use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
 const EXPLAIN_FILE: &str = "explain.json";
+
+/// Deprecated IDs, for `show` and `search` to say so.
+const DEPRECATED_FILE: &str = "deprecated.json";
 
 /// Handles to every field; the schema is defined here and nowhere else.
 #[derive(Clone, Copy)]
@@ -143,6 +149,10 @@ pub struct KbIndex {
     pub fields: Fields,
     pub manifest: Manifest,
     redirects: Vec<Redirect>,
+    deprecated: Vec<Deprecated>,
+    /// A shared lock on the generation's marker: cleanup leaves a generation alone while a reader
+    /// holds it. Released when the index is dropped.
+    _held: Option<std::fs::File>,
     /// explain.json, read on first use (a search never needs it).
     explain: std::sync::OnceLock<ExplainData>,
     explain_text: String,
@@ -150,12 +160,22 @@ pub struct KbIndex {
 
 impl KbIndex {
     /// Opens the live generation of an index folder. Should a rebuild swap generations while this
-    /// reader opens one, it opens the new live one instead.
+    /// reader opens one, it opens the new live one instead. A damaged index is an error that names
+    /// the damaged file, never a panic.
     pub fn open(root: &Path) -> Result<KbIndex> {
         let current = || std::fs::read_to_string(root.join("CURRENT")).ok();
         let before = current();
-        match KbIndex::open_live(root) {
-            Err(_) if current() != before => KbIndex::open_live(root),
+        let open = || {
+            crate::guard(|| KbIndex::open_live(root)).map_err(|why| {
+                damaged(
+                    root,
+                    &root.join("CURRENT"),
+                    &format!("cannot be opened ({why})"),
+                )
+            })?
+        };
+        match open() {
+            Err(_) if current() != before => open(),
             result => result,
         }
     }
@@ -167,21 +187,26 @@ impl KbIndex {
         let manifest_path = dir.join("manifest.json");
         let text =
             std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
-        // The version first: a manifest of another layout would not parse as this one.
-        #[derive(Deserialize)]
-        struct Version {
-            #[serde(default)]
-            schema_version: u32,
-        }
-        let version = serde_json::from_str::<Version>(&text).map_or(0, |v| v.schema_version);
-        if version != SCHEMA_VERSION {
+        // Truncated or garbled is damage; whole JSON of another layout is an older kb's index.
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| damaged(root, &manifest_path, &format!("is not valid JSON ({e})")))?;
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if version != u64::from(SCHEMA_VERSION) {
             return Err(outdated(format!(
                 "was built by another kb version (schema {version}, this kb reads {SCHEMA_VERSION})"
             )));
         }
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| outdated(format!("has an unreadable manifest ({e})")))?;
-        let index = Index::open_in_dir(&dir)?;
+        let manifest: Manifest = serde_json::from_value(value)
+            .map_err(|e| damaged(root, &manifest_path, &format!("is unreadable ({e})")))?;
+        let held = hold(&dir);
+        let index = Index::open(readonly::ReadOnly::open(&dir)?)?;
+        let bad = index.validate_checksum()?;
+        if let Some(file) = bad.iter().min() {
+            return Err(damaged(root, &dir.join(file), "fails its checksum"));
+        }
         let (expected, fields) = schema();
         if index.schema() != expected {
             return Err(outdated("has another layout than this kb expects".into()));
@@ -192,20 +217,36 @@ impl KbIndex {
             .reader_builder()
             .reload_policy(tantivy::ReloadPolicy::Manual)
             .try_into()?;
-        // Read now: a later rebuild may remove this generation's folder while we still serve it.
-        let rp = dir.join("redirects.json");
-        let text = std::fs::read_to_string(&rp).map_err(|e| Error::io(&rp, e))?;
-        let redirects = serde_json::from_str(&text)
-            .map_err(|e| outdated(format!("has unreadable redirects ({e})")))?;
-        // Read now, parsed on first use: a later rebuild may remove this generation's folder.
-        let ep = dir.join(EXPLAIN_FILE);
-        let explain_text = std::fs::read_to_string(&ep).map_err(|e| Error::io(&ep, e))?;
+        // Read now: a rebuild may remove this generation's folder once no reader holds it.
+        let read_json = |name: &str| -> Result<String> {
+            let p = dir.join(name);
+            std::fs::read_to_string(&p)
+                .map_err(|e| damaged(root, &p, &format!("is unreadable ({e})")))
+        };
+        let redirects = serde_json::from_str(&read_json("redirects.json")?).map_err(|e| {
+            damaged(
+                root,
+                &dir.join("redirects.json"),
+                &format!("is not valid JSON ({e})"),
+            )
+        })?;
+        let deprecated = serde_json::from_str(&read_json(DEPRECATED_FILE)?).map_err(|e| {
+            damaged(
+                root,
+                &dir.join(DEPRECATED_FILE),
+                &format!("is not valid JSON ({e})"),
+            )
+        })?;
+        // Parsed on first use: a search never needs it.
+        let explain_text = read_json(EXPLAIN_FILE)?;
         Ok(KbIndex {
             index,
             reader,
             fields,
             manifest,
             redirects,
+            deprecated,
+            _held: held,
             explain: std::sync::OnceLock::new(),
             explain_text,
         })
@@ -228,29 +269,169 @@ impl KbIndex {
     pub fn redirects(&self) -> &[Redirect] {
         &self.redirects
     }
+
+    /// Deprecated IDs: no longer in ATT&CK, with nothing that replaces them.
+    pub fn deprecated(&self) -> &[Deprecated] {
+        &self.deprecated
+    }
 }
 
-/// True once an index has been built in `root` (even if it is now damaged or outdated).
+/// True once an index has been built in `root` (even if it is now damaged or outdated): it has a
+/// CURRENT, or a generation folder that kb wrote.
 pub fn exists(root: &Path) -> bool {
-    root.join("CURRENT").is_file()
+    root.join("CURRENT").exists() || !generations(root).is_empty()
+}
+
+/// The sources recorded in the manifest of the live generation, when it is still readable (even
+/// if another kb version wrote it): what a rebuild of that index must read again.
+pub fn recorded_sources(root: &Path) -> Option<Vec<PathBuf>> {
+    let dir = live_generation(root).ok()?;
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let paths: Vec<PathBuf> = v
+        .get("sources")?
+        .as_array()?
+        .iter()
+        .map(|s| {
+            s.get("path")
+                .and_then(serde_json::Value::as_str)
+                .map(PathBuf::from)
+        })
+        .collect::<Option<_>>()?;
+    (!paths.is_empty()).then_some(paths)
+}
+
+/// Why replacing the index at `root` with `kb` would lose data: with the same domains indexed,
+/// far fewer techniques, groups, software or mitigations than now (a gutted or truncated
+/// bundle). Indexing fewer domains on purpose is no loss.
+pub fn shrinks(root: &Path, kb: &Kb) -> Option<String> {
+    let dir = live_generation(root).ok()?;
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let old: Manifest = serde_json::from_str(&text).ok()?;
+    let same_domains = old
+        .sources
+        .iter()
+        .all(|o| kb.sources.iter().any(|n| n.domain == o.domain));
+    if !same_domains {
+        return None;
+    }
+    let new = kb.counts();
+    [
+        Kind::Technique,
+        Kind::Tactic,
+        Kind::Group,
+        Kind::Software,
+        Kind::Mitigation,
+    ]
+    .into_iter()
+    .find_map(|k| {
+        let (was, now) = (
+            old.counts.get(&k).copied()?,
+            new.get(&k).copied().unwrap_or(0),
+        );
+        (now * 2 < was).then(|| {
+            format!(
+                "the new bundles hold {now} {k} entries, far fewer than the {was} in the \
+                     index at {}",
+                root.display()
+            )
+        })
+    })
+}
+
+/// Held while a first search builds the index, so that concurrent first searches build it once:
+/// the others wait here, then open what the first one built.
+pub fn lock_first_build(root: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let p = root.join("BUILD-LOCK");
+    let f = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
+    f.lock().map_err(|e| Error::io(&p, e))?;
+    Ok(f)
+}
+
+/// The error for a damaged index: which file, and how to rebuild it from the same bundles.
+fn damaged(root: &Path, file: &Path, why: &str) -> Error {
+    damaged_built_from(root, file, why, recorded_sources(root))
+}
+
+/// [`damaged`] where the manifest cannot be reached (CURRENT itself is damaged).
+fn damaged_built_from(root: &Path, file: &Path, why: &str, sources: Option<Vec<PathBuf>>) -> Error {
+    let fix = match sources {
+        Some(paths) => {
+            let args: Vec<String> = paths
+                .iter()
+                .map(|p| format!("--attack {}", p.display()))
+                .collect();
+            format!(
+                "`kb index {}` rebuilds it from the bundles it was built from",
+                args.join(" ")
+            )
+        }
+        None => {
+            "rebuild it with `kb index --attack PATH` from the bundles it was built from".into()
+        }
+    };
+    Error::Index(format!(
+        "the index at {} is damaged: {} {why}; {fix}",
+        root.display(),
+        file.display()
+    ))
+}
+
+/// Written first into every generation folder kb creates: only folders that hold it are ever
+/// removed. Readers hold a shared lock on it.
+const MARKER: &str = "KB-GENERATION";
+
+/// A generation name as kb writes it; anything else in CURRENT (`../elsewhere`, `/`) is refused.
+fn is_generation_name(name: &str) -> bool {
+    name.starts_with("gen-") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The generation folders kb wrote in `root` (real folders holding the marker, not symlinks).
+fn generations(root: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+        .filter(|(name, path)| is_generation_name(name) && path.join(MARKER).is_file())
+        .collect()
+}
+
+/// A shared lock on a generation's marker, for as long as a reader uses it. Opened read-only, so
+/// that it works where the reader cannot write.
+fn hold(dir: &Path) -> Option<std::fs::File> {
+    let f = std::fs::File::open(dir.join(MARKER)).ok()?;
+    f.try_lock_shared().ok()?;
+    Some(f)
 }
 
 fn live_generation(root: &Path) -> Result<PathBuf> {
     let current = root.join("CURRENT");
-    let name = std::fs::read_to_string(&current).map_err(|_| {
-        Error::Index(format!(
-            "no index at {}: build one with `kb index` (it reads ATT&CK bundles from --attack, \
-             $KB_ATTACK or the folder `kb fetch` fills)",
-            root.display()
-        ))
-    })?;
-    let dir = root.join(name.trim());
+    let name = match std::fs::read_to_string(&current) {
+        Ok(name) => name,
+        Err(e) if exists(root) => {
+            let why = format!("is unreadable ({e})");
+            return Err(damaged_built_from(root, &current, &why, None));
+        }
+        Err(_) => {
+            return Err(Error::Index(format!(
+                "no index at {}: build one with `kb index` (it reads ATT&CK bundles from \
+                 --attack, $KB_ATTACK or the folder `kb fetch` fills)",
+                root.display()
+            )));
+        }
+    };
+    let name = name.trim();
+    if !is_generation_name(name) {
+        let why = format!("names {name:?}, not a generation folder inside the index folder");
+        return Err(damaged_built_from(root, &current, &why, None));
+    }
+    let dir = root.join(name);
     if !dir.join("manifest.json").is_file() {
-        return Err(Error::Index(format!(
-            "the index at {} is damaged ({} is missing); rebuild it with `kb index`",
-            root.display(),
-            dir.display()
-        )));
+        let manifest = dir.join("manifest.json");
+        return Err(damaged_built_from(root, &manifest, "is missing", None));
     }
     Ok(dir)
 }
@@ -261,7 +442,7 @@ pub type Progress<'a> = &'a dyn Fn(usize, usize);
 /// Writes `kb` as a new generation under `root`, then makes it the live one.
 pub fn build(kb: &Kb, root: &Path, progress: Progress) -> Result<Manifest> {
     let started = Instant::now();
-    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    std::fs::create_dir_all(root).map_err(|e| written(root, e))?;
     // Unique across processes (pid) and across builds within one process (counter).
     static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let gen_name = format!(
@@ -274,8 +455,10 @@ pub fn build(kb: &Kb, root: &Path, progress: Progress) -> Result<Manifest> {
         BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let dir = root.join(&gen_name);
-    std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-    let result = write_generation(kb, &dir, started, progress);
+    std::fs::create_dir(&dir).map_err(|e| written(&dir, e))?;
+    let result = std::fs::write(dir.join(MARKER), "")
+        .map_err(|e| written(&dir, e))
+        .and_then(|()| write_generation(kb, &dir, started, progress));
     let manifest = match result {
         Ok(m) => m,
         Err(e) => {
@@ -299,10 +482,10 @@ fn swap_in(root: &Path, gen_name: &str) -> Result<()> {
     // Marks the generation as one that has been live: only such ones are ever removed, never
     // one that another build has finished but not yet swapped in.
     let marker = root.join(gen_name).join(SWAPPED);
-    std::fs::write(&marker, "").map_err(|e| Error::io(&marker, e))?;
+    std::fs::write(&marker, "").map_err(|e| written(&marker, e))?;
     // The swap: write CURRENT beside, then rename over (atomic on the same file system).
     let tmp = root.join(format!("CURRENT.{}", std::process::id()));
-    std::fs::write(&tmp, gen_name).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::write(&tmp, gen_name).map_err(|e| written(&tmp, e))?;
     std::fs::rename(&tmp, root.join("CURRENT")).map_err(|e| Error::io(root.join("CURRENT"), e))?;
     remove_old_generations(root, gen_name, previous.as_deref());
     // Dropping the file releases the lock.
@@ -316,53 +499,53 @@ const SWAPPED: &str = "SWAPPED";
 /// A build that died leaves a folder that never went live; after this long it is garbage.
 const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
 
-/// Generations that have been live, other than the live one and the one it replaced: a reader
-/// that read CURRENT just before the swap may still be opening the previous one, so that one
-/// stays until the next build. Where deletion fails (open files on Windows), the next build
-/// retries.
+/// Generations that kb wrote and that have been live (or were abandoned by a build that died),
+/// other than the live one and the one it replaced: a reader that read CURRENT just before the
+/// swap may still be opening the previous one, so that one stays until the next build. A
+/// generation a reader holds stays until it is let go. Where deletion fails (open files on
+/// Windows), the next build retries.
 fn remove_old_generations(root: &Path, live: &str, previous: Option<&str>) {
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if !name.starts_with("gen-") || name == live || Some(name.as_str()) == previous {
+    for (name, path) in generations(root) {
+        if name == live || Some(name.as_str()) == previous {
             continue;
         }
-        let path = e.path();
-        let abandoned = e
-            .metadata()
+        let abandoned = std::fs::metadata(&path)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > ABANDONED_AFTER);
-        if path.join(SWAPPED).is_file() || abandoned {
+        if !(path.join(SWAPPED).is_file() || abandoned) {
+            continue;
+        }
+        let Ok(marker) = std::fs::File::open(path.join(MARKER)) else {
+            continue;
+        };
+        // Held while deleting, so that no reader starts on a half-deleted folder.
+        if marker.try_lock().is_ok() {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
 }
 
 fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -> Result<Manifest> {
-    let (schema, f) = schema();
-    let index = Index::create_in_dir(dir, schema)?;
-    analysis::register(&index)?;
-    // One thread, one segment: the same input gives the same documents in the same order.
-    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 200_000_000)?;
-    let total = kb.entities.len();
-    for (i, e) in kb.entities.iter().enumerate() {
-        writer.add_document(document(&f, e)?)?;
-        if i % 256 == 0 || i + 1 == total {
-            progress(i + 1, total);
+    write_tantivy(kb, dir, progress).map_err(|e| match e {
+        // tantivy's writer threads report a full disk only as "killed": look for ourselves.
+        Error::Index(_) if disk_full(dir) => {
+            written(dir, std::io::Error::from(std::io::ErrorKind::StorageFull))
         }
-    }
-    writer.commit()?;
-    writer.wait_merging_threads()?;
-
+        Error::Index(why) => Error::Index(format!(
+            "cannot write the index in {}: {why}; the current index is unchanged",
+            dir.display()
+        )),
+        e => e,
+    })?;
     let redirects = to_json(&kb.redirects)?;
     let rp = dir.join("redirects.json");
-    std::fs::write(&rp, redirects).map_err(|e| Error::io(&rp, e))?;
+    std::fs::write(&rp, redirects).map_err(|e| written(&rp, e))?;
+    let dp = dir.join(DEPRECATED_FILE);
+    std::fs::write(&dp, to_json(&kb.deprecated)?).map_err(|e| written(&dp, e))?;
     let ep = dir.join(EXPLAIN_FILE);
-    std::fs::write(&ep, to_json(&kb.explain)?).map_err(|e| Error::io(&ep, e))?;
+    std::fs::write(&ep, to_json(&kb.explain)?).map_err(|e| written(&ep, e))?;
     let manifest = Manifest {
         kb_version: env!("CARGO_PKG_VERSION").to_string(),
         schema_version: SCHEMA_VERSION,
@@ -376,8 +559,52 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
     };
     let mp = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
-    std::fs::write(&mp, text).map_err(|e| Error::io(&mp, e))?;
+    std::fs::write(&mp, text).map_err(|e| written(&mp, e))?;
     Ok(manifest)
+}
+
+/// A write that failed while building: the live index is untouched, and a full disk says so.
+fn written(path: &Path, e: std::io::Error) -> Error {
+    let advice = if e.kind() == std::io::ErrorKind::StorageFull {
+        "the disk is full: free some space and run `kb index` again"
+    } else {
+        "check that the index folder is writable (or pass another with --out)"
+    };
+    Error::Index(format!(
+        "cannot write {}: {e}; {advice}. The current index is unchanged",
+        path.display()
+    ))
+}
+
+/// True when 1 MiB more does not fit where `dir` is.
+fn disk_full(dir: &Path) -> bool {
+    let probe = dir.join("space-probe");
+    let full = std::fs::write(&probe, vec![0u8; 1 << 20])
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::StorageFull);
+    let _ = std::fs::remove_file(&probe);
+    full
+}
+
+/// The tantivy part of a generation. Its errors are about writing, never advice to rebuild.
+fn write_tantivy(kb: &Kb, dir: &Path, progress: Progress) -> Result<()> {
+    let full = |e: tantivy::TantivyError| Error::Index(e.to_string());
+    let (schema, f) = schema();
+    let index = Index::create_in_dir(dir, schema).map_err(full)?;
+    analysis::register(&index)?;
+    // One thread, one segment: the same input gives the same documents in the same order.
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(1, 200_000_000)
+        .map_err(full)?;
+    let total = kb.entities.len();
+    for (i, e) in kb.entities.iter().enumerate() {
+        writer.add_document(document(&f, e)?).map_err(full)?;
+        if i % 256 == 0 || i + 1 == total {
+            progress(i + 1, total);
+        }
+    }
+    writer.commit().map_err(full)?;
+    writer.wait_merging_threads().map_err(full)?;
+    Ok(())
 }
 
 /// Per-kind prior, in thousandths, so that equal text matches rank the kinds analysts look for

@@ -67,9 +67,21 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             r.problems
                 .push(format!("{file}: {} is also translated in {prev}", t.id));
         }
-        // Mobile and ICS entries are checked when their bundle is loaded.
+        // Mobile and ICS entries are checked when their bundle is loaded. `enterprise` means
+        // enterprise-attack: a short name must not slip past the check.
         let domain = t.domain.as_deref().unwrap_or("enterprise-attack");
-        if !loaded.contains(&domain) {
+        let domain = match domain.strip_suffix("-attack").unwrap_or(domain) {
+            d @ ("enterprise" | "mobile" | "ics") => format!("{d}-attack"),
+            other => {
+                r.problems.push(format!(
+                    "{file}: {} has domain {other:?}; use enterprise-attack, mobile-attack or \
+                     ics-attack",
+                    t.id
+                ));
+                continue;
+            }
+        };
+        if !loaded.contains(&domain.as_str()) {
             continue;
         }
         let kinds = [

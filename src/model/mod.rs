@@ -271,10 +271,23 @@ pub struct Redirect {
     pub replaced_by: Ref,
 }
 
+/// A deprecated ATT&CK object: gone from ATT&CK with nothing replacing it. An ID lookup says so,
+/// and since when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deprecated {
+    pub id: String,
+    pub kind: Kind,
+    pub name: String,
+    /// The date of the record that marks it deprecated (STIX has no deprecation date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct Kb {
     pub entities: Vec<Entity>,
     pub redirects: Vec<Redirect>,
+    pub deprecated: Vec<Deprecated>,
     pub sources: Vec<SourceInfo>,
     pub warnings: Vec<String>,
     /// Which kb/ files went in ([`Curated::fingerprint`]).
@@ -360,6 +373,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     let mut stix_of_revoked: HashMap<String, (String, Kind, String)> = HashMap::new();
     let mut sorted: Vec<&Merged> = objects.values().collect();
     sorted.sort_by(|a, b| a.obj.id.cmp(&b.obj.id));
+    let holder = id_holders(&sorted, &mut kb.warnings);
     for m in sorted {
         let o = &m.obj;
         let (Some(kind), Some(id), Some(name)) =
@@ -372,6 +386,15 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
             continue;
         }
         if o.x_mitre_deprecated {
+            kb.deprecated.push(Deprecated {
+                id,
+                kind,
+                name: name.to_string(),
+                since: o.modified.as_deref().map(|d| d.chars().take(10).collect()),
+            });
+            continue;
+        }
+        if holder.get(&(kind, id.to_ascii_uppercase())) != Some(&o.id.as_str()) {
             continue;
         }
         // Analytics are all called "Analytic 1234"; the platform tells them apart in a list.
@@ -538,6 +561,8 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     entities.sort_by_key(|e| (e.kind, id_order(&e.id)));
     kb.redirects.sort_by_key(|r| id_order(&r.id));
     kb.redirects.dedup_by(|a, b| a.id == b.id);
+    kb.deprecated.sort_by_key(|d| id_order(&d.id));
+    kb.deprecated.dedup_by(|a, b| a.id == b.id);
     kb.entities = entities;
     kb
 }
@@ -569,15 +594,58 @@ fn name_analytics(entities: &mut [Entity], links: &[(usize, Rel, usize)]) {
     }
 }
 
+/// Which live object holds each ATT&CK ID (by kind: Mobile and Enterprise mitigations may
+/// share numbers). Two objects with one ID are a broken bundle: reported, and the most recently
+/// modified one is kept.
+fn id_holders<'a>(
+    objects: &[&'a Merged],
+    warnings: &mut Vec<String>,
+) -> HashMap<(Kind, String), &'a str> {
+    let mut holder: HashMap<(Kind, String), &StixObject> = HashMap::new();
+    for m in objects.iter().filter(|m| m.obj.is_live()) {
+        let o = &m.obj;
+        let (Some(kind), Some(id)) = (Kind::of_stix(&o.kind), o.attack_id()) else {
+            continue;
+        };
+        let key = (kind, id.to_ascii_uppercase());
+        match holder.get(&key) {
+            Some(prev) => {
+                let (kept, dropped) = if o.modified > prev.modified {
+                    (o, *prev)
+                } else {
+                    (*prev, o)
+                };
+                warnings.push(format!(
+                    "duplicate ATT&CK ID {id}: held by {} and {}; {} (the most recently \
+                     modified) is indexed",
+                    dropped.id, kept.id, kept.id
+                ));
+                holder.insert(key, kept);
+            }
+            None => {
+                holder.insert(key, o);
+            }
+        }
+    }
+    holder
+        .into_iter()
+        .map(|(k, o)| (k, o.id.as_str()))
+        .collect()
+}
+
 /// Two releases of one domain (enterprise 17.1 and 18.1 in one folder) are not merged: objects
-/// that the newer release dropped would come back from the older one. The newest release wins.
+/// that the newer release dropped would come back from the older one. The newest release wins:
+/// the one whose content changed last (a file name says nothing when `kb fetch` wrote it without
+/// a version), then the higher version.
 fn newest_per_domain(bundles: Vec<Bundle>) -> (Vec<Bundle>, Vec<String>) {
-    let version_key = |b: &Bundle| -> Vec<u32> {
-        b.info
+    let version_key = |b: &Bundle| -> (Option<String>, Vec<u32>) {
+        let version = b
+            .info
             .version
             .split('.')
             .map(|p| p.parse().unwrap_or(0))
-            .collect()
+            .collect();
+        (b.info.newest.clone(), version)
     };
     let mut kept: Vec<Bundle> = Vec::new();
     let mut skipped = Vec::new();

@@ -46,6 +46,10 @@ pub struct SearchResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_program: Option<String>,
     pub results: Vec<Hit>,
+    /// What the user should know about the query itself: an ID that does not exist or is
+    /// deprecated, a query cut to its first part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Constant scores of the whole-string matches: far above any text score, so an exact ID, name
@@ -59,15 +63,56 @@ const SCORE_FUZZY_NAME: f32 = 60.0;
 const SCORE_FUZZY_WORD: f32 = 20.0;
 /// Queries longer than this many words (pasted logs) only use their first words for text match.
 const MAX_WORDS: usize = 32;
+/// Only this much of a query is read (a long command line fits; a pasted file does not): the
+/// work per query stays bounded whatever is pasted.
+const MAX_QUERY_BYTES: usize = 4096;
+/// Bytes of the query's words that are analysed for text matching: the Japanese analyzer's work
+/// and memory grow with the length of a run of kanji.
+const MAX_TEXT_BYTES: usize = 1024;
+/// Terms per field that a query matches with: 512 KB of kanji is tens of thousands of bigrams,
+/// and a query of all of them takes minutes.
+const MAX_TERMS: usize = 64;
 
+/// Ranked results for any text. Never fails on the text itself; a damaged index is an error,
+/// never a panic.
 pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
+    crate::guard(|| search_unguarded(kb, req)).map_err(damaged_index)?
+}
+
+/// The error for a panic on the read path: only a damaged index makes tantivy panic.
+fn damaged_index(why: String) -> Error {
+    Error::Index(format!(
+        "the index is damaged (reading it failed: {why}); rebuild it with `kb index`"
+    ))
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     let limit = req.limit.clamp(1, 500);
     let mut response = SearchResponse {
         query: req.query.clone(),
         unknown_program: None,
         results: Vec::new(),
+        notes: Vec::new(),
     };
-    let key = exact_key(&req.query);
+    let query = clip(&req.query, MAX_QUERY_BYTES);
+    if query.len() < req.query.len() {
+        response.notes.push(format!(
+            "only the first {MAX_QUERY_BYTES} bytes of the query were read"
+        ));
+    }
+    let key = exact_key(query);
     if key.is_empty() {
         return Ok(response);
     }
@@ -82,7 +127,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     };
 
     // 1. IDs anywhere in the query; revoked IDs answer with their replacement.
-    let words = split_command_line(&req.query);
+    let words = split_command_line(query);
     let mut notes: Vec<(String, String)> = Vec::new();
     // "T1059," and "(T1003.001)." in pasted text are IDs too.
     let id_words: Vec<String> = words
@@ -101,6 +146,13 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
                     r.replaced_by.id.clone(),
                     format!("replaces revoked {} {}", r.id, r.name),
                 ));
+            } else if lookup_id(&searcher, kb, w)?.is_none() {
+                let missing = missing_id(kb, &searcher, w)?;
+                if let Some(p) = &missing.nearest {
+                    should.push(constant(f.id, &p.to_lowercase(), SCORE_ID - 1.0));
+                    notes.push((p.clone(), format!("parent of {}", w.to_uppercase())));
+                }
+                response.notes.push(missing.message);
             }
         }
     }
@@ -128,7 +180,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     // techniques lead, and only its plain words match text (a path's `Users` is not Hidden
     // Users, `C:` is not C#, `/f` is not F#).
     let command = if words.len() > 1 {
-        command_techniques(kb, &req.query, &words)?
+        command_techniques(kb, query, &words)?
     } else {
         None
     };
@@ -138,13 +190,11 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
             plain = words.iter().filter(|w| is_plain_word(w)).cloned().collect();
             &plain.join(" ")
         } else {
-            &req.query
+            query
         };
         let n = crate::text::space_scripts(&normalize(source));
-        n.split_whitespace()
-            .take(MAX_WORDS)
-            .collect::<Vec<_>>()
-            .join(" ")
+        let words = n.split_whitespace().take(MAX_WORDS).collect::<Vec<_>>().join(" ");
+        clip(&words, MAX_TEXT_BYTES).to_string()
     };
     let fields: [(Field, &str, f32); 8] = [
         (f.grams_ja, analysis::CJK2, 0.5),
@@ -158,7 +208,8 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
     ];
     let mut unknown: Vec<String> = Vec::new();
     for (field, analyzer, boost) in fields {
-        let tokens = analysis::analyze(&kb.index, analyzer, &text);
+        let mut tokens = analysis::analyze(&kb.index, analyzer, &text);
+        tokens.truncate(MAX_TERMS);
         if tokens.is_empty() {
             continue;
         }
@@ -656,7 +707,66 @@ pub struct Shown {
     pub asked_as: Option<String>,
 }
 
+/// The full record of an ID or name. An ID that is not there says whether it never existed or
+/// was deprecated, and offers the nearest live one.
 pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
+    crate::guard(|| show_unguarded(kb, key)).map_err(damaged_index)?
+}
+
+/// Why an ATT&CK-style ID is not in the index, and the nearest live ID (its parent technique).
+struct Missing {
+    message: String,
+    nearest: Option<String>,
+}
+
+fn missing_id(kb: &KbIndex, searcher: &Searcher, id: &str) -> Result<Missing> {
+    let id = id.to_uppercase();
+    let parent = match id.split_once('.') {
+        Some((p, _)) => lookup_id(searcher, kb, p)?
+            .map(|a| stored_hit(searcher, kb, a))
+            .transpose()?,
+        None => None,
+    };
+    let nearest = parent
+        .as_ref()
+        .map(|p| format!("; its parent is {} {}: `kb show {}`", p.id, p.name, p.id))
+        .unwrap_or_default();
+    let message = match kb
+        .deprecated()
+        .iter()
+        .find(|d| d.id.eq_ignore_ascii_case(&id))
+    {
+        Some(d) => format!(
+            "{} ({}) is deprecated{}: ATT&CK no longer describes it and nothing replaces \
+             it{nearest}",
+            d.id,
+            d.name,
+            // STIX records no deprecation date; the record's last change is the nearest one.
+            d.since
+                .as_deref()
+                .map(|s| format!(" (so marked in its record of {s})"))
+                .unwrap_or_default()
+        ),
+        None => {
+            let releases: Vec<String> = kb
+                .manifest
+                .sources
+                .iter()
+                .map(|s| format!("{} {}", s.domain, s.version))
+                .collect();
+            format!(
+                "{id} does not exist in ATT&CK ({}){nearest}",
+                releases.join(", ")
+            )
+        }
+    };
+    Ok(Missing {
+        message,
+        nearest: parent.map(|p| p.id),
+    })
+}
+
+fn show_unguarded(kb: &KbIndex, key: &str) -> Result<Shown> {
     let searcher = kb.reader.searcher();
     let k = exact_key(key);
     let not_found = || {
@@ -693,6 +803,9 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
             same_name: Vec::new(),
             asked_as: None,
         });
+    }
+    if looks_like_id(&k) {
+        return Err(Error::NotFound(missing_id(kb, &searcher, &k)?.message));
     }
     // A name or alias: the best-weighted entity that has it.
     let q = term(kb.fields.exact, &k);
@@ -733,9 +846,12 @@ fn record(searcher: &Searcher, kb: &KbIndex, addr: DocAddress) -> Result<Entity>
     stored_json(searcher, addr, kb.fields.record)
 }
 
+/// `s` as one shell word, for a hint to copy. Control characters are escaped: a hint never
+/// carries an escape sequence to the terminal.
 fn shell_quote(s: &str) -> String {
+    let s = crate::text::escape_controls(s);
     if s.chars().all(|c| c.is_alphanumeric() || "._-".contains(c)) {
-        s.to_string()
+        s
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }

@@ -447,13 +447,17 @@ fn toml_message(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// The `.toml` files under `dir`. Symlinked folders are not followed: a link back up the tree
+/// would make the walk endless. Symlinked files are read.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in rd {
-        let p = entry.map_err(|e| Error::io(dir, e))?.path();
-        if p.is_dir() {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let p = entry.path();
+        let real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if real_dir {
             walk(root, &p, out)?;
-        } else if p.extension().is_some_and(|x| x == "toml") {
+        } else if p.extension().is_some_and(|x| x == "toml") && p.is_file() {
             let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
             let rel = p.strip_prefix(root).unwrap_or(&p);
             out.push((rel.to_string_lossy().replace('\\', "/"), text));

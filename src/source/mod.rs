@@ -31,11 +31,23 @@ pub fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             files.extend(found);
         } else if p.is_file() {
             files.push(p.clone());
+        } else if p.exists() {
+            return Err(not_a_file(p));
         } else {
             return Err(Error::NoSources(format!("{} does not exist", p.display())));
         }
     }
     Ok(files)
+}
+
+/// A path that exists but is no regular file: reading a FIFO would wait forever, /dev/zero never
+/// end.
+pub(crate) fn not_a_file(p: &Path) -> Error {
+    Error::NoSources(format!(
+        "{} is not a regular file (a FIFO, device or socket?); pass a .json or .zip bundle, or a \
+         folder of them",
+        p.display()
+    ))
 }
 
 fn is_bundle_name(p: &Path) -> bool {

@@ -144,6 +144,10 @@ pub struct SourceInfo {
     pub version: String,
     pub spec_version: String,
     pub objects: usize,
+    /// The newest `modified` date of its objects: which of two releases is newer when neither
+    /// names its version (a 2.0 bundle has no collection object, a fetched file no version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
 }
 
 pub struct Bundle {
@@ -163,10 +167,28 @@ struct RawBundle<'a> {
     objects: Vec<&'a RawValue>,
 }
 
-/// Reads a `.json` bundle, or the first `.json` inside a `.zip`.
+/// The largest bundle kb reads (a file, a zip entry or a download): Enterprise is ~45 MB, and
+/// what is read is held in memory while it is parsed.
+pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
+/// Reads a `.json` bundle, or the one `.json` inside a `.zip`.
 pub fn read_bundle(path: &Path) -> Result<Bundle> {
     let bytes = read_bytes(path)?;
     parse_bundle(path, &bytes)
+}
+
+/// A regular file of at most [`MAX_BUNDLE_BYTES`].
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    read_capped(open_file(path)?, &path.display().to_string())
+}
+
+fn open_file(path: &Path) -> Result<std::fs::File> {
+    // Checked before opening: opening a FIFO waits for a writer, /dev/zero never ends.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(crate::source::not_a_file(path));
+    }
+    std::fs::File::open(path).map_err(|e| Error::io(path, e))
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
@@ -175,23 +197,53 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
     if !is_zip {
-        return std::fs::read(path).map_err(|e| Error::io(path, e));
+        return read_file(path);
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_file(path)?;
     let bad = |m: String| Error::Other(format!("{}: not a readable zip: {m}", path.display()));
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
-    let name = zip
+    let names: Vec<String> = zip
         .file_names()
         .filter_map(|n| n.ok().map(|n| n.to_string()))
         .filter(|n| n.to_ascii_lowercase().ends_with(".json"))
-        .min()
-        .ok_or_else(|| bad("it holds no .json file".into()))?;
-    let mut entry = zip.by_name(&name).map_err(|e| bad(e.to_string()))?;
+        .collect();
+    let name = match names.as_slice() {
+        [] => return Err(bad("it holds no .json file".into())),
+        [one] => one.clone(),
+        several => {
+            return Err(Error::Other(format!(
+                "{}: holds several .json files ({}); unzip the bundle you mean and pass it \
+                 with --attack",
+                path.display(),
+                several.join(", ")
+            )));
+        }
+    };
+    let entry = zip.by_name(&name).map_err(|e| bad(e.to_string()))?;
+    let what = format!("{}: {name}", path.display());
+    if entry.size() > MAX_BUNDLE_BYTES {
+        return Err(too_large(&what));
+    }
+    read_capped(entry, &what)
+}
+
+/// Reads at most [`MAX_BUNDLE_BYTES`], streaming: the declared size of a zip entry may lie.
+fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    entry
+    r.take(MAX_BUNDLE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("{name}: {e}")))?;
+        .map_err(|e| Error::Other(format!("{what}: {e}")))?;
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(too_large(what));
+    }
     Ok(bytes)
+}
+
+fn too_large(what: &str) -> Error {
+    Error::Other(format!(
+        "{what}: larger than {} MiB, far beyond any ATT&CK bundle; refused",
+        MAX_BUNDLE_BYTES >> 20
+    ))
 }
 
 /// Parses bundle bytes. Malformed JSON fails with its line and column; an object that lacks a
@@ -217,6 +269,8 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
             path.display()
         ))
     };
+    // Editors on Windows save UTF-8 with a byte order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
         return Err(not_a_bundle("the file is not a JSON object"));
@@ -227,25 +281,84 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
     }
     let mut objects = Vec::with_capacity(raw.objects.len());
     let mut warnings = Vec::new();
+    // Per STIX type: objects read, objects skipped.
+    let mut tally: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for (i, o) in raw.objects.iter().enumerate() {
         match serde_json::from_str::<StixObject>(o.get()) {
             Ok(obj) => match missing_field(&obj) {
-                None => objects.push(obj),
-                Some(field) => warnings.push(format!(
-                    "{}: object #{i} ({}) has no {field}; skipped",
-                    path.display(),
-                    obj.id
-                )),
+                None => {
+                    tally.entry(obj.kind.clone()).or_default().0 += 1;
+                    objects.push(obj);
+                }
+                Some(field) => {
+                    tally.entry(obj.kind.clone()).or_default().1 += 1;
+                    warnings.push(format!(
+                        "{}: object #{i} ({}) has no {field}; skipped",
+                        path.display(),
+                        obj.id
+                    ));
+                }
             },
-            Err(e) => warnings.push(format!("{}: object #{i} skipped: {e}", path.display())),
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct Typed {
+                    #[serde(rename = "type")]
+                    kind: String,
+                }
+                let kind = serde_json::from_str::<Typed>(o.get())
+                    .map_or_else(|_| "untyped".into(), |t| t.kind);
+                tally.entry(kind.clone()).or_default().1 += 1;
+                warnings.push(format!(
+                    "{}: object #{i} ({kind}) skipped: {e}",
+                    path.display()
+                ));
+            }
         }
+    }
+    // A gutted bundle (wrong field types everywhere) must not replace a good index: refused
+    // where no object of an ATT&CK type reads, or too many of a type large enough to judge.
+    let gutted: Vec<String> = tally
+        .iter()
+        .filter(|(kind, _)| {
+            kind.as_str() == "relationship" || ATTACK_TYPES.contains(&kind.as_str())
+        })
+        .filter(|(_, (ok, bad))| {
+            let n = ok + bad;
+            *bad > 0 && (*ok == 0 || (n >= MIN_JUDGED && bad * 100 > n * MAX_SKIPPED_PERCENT))
+        })
+        .map(|(kind, (ok, bad))| format!("{bad} of {} {kind} objects", ok + bad))
+        .collect();
+    let first_errors = || -> String {
+        let shown: Vec<&str> = warnings.iter().take(5).map(String::as_str).collect();
+        let more = warnings.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!("\n  … and {more} more")
+        } else {
+            String::new()
+        };
+        format!("\n  {}{more}", shown.join("\n  "))
+    };
+    if !gutted.is_empty() {
+        return Err(Error::Other(format!(
+            "{}: refused: {} could not be read (more than {MAX_SKIPPED_PERCENT}% of a type, or \
+             all of it); \
+             download a fresh copy with `kb fetch`. First errors:{}",
+            path.display(),
+            gutted.join(", "),
+            first_errors()
+        )));
     }
     // An empty or foreign bundle must not replace a good index.
     if !objects
         .iter()
         .any(|o| ATTACK_TYPES.contains(&o.kind.as_str()))
     {
-        return Err(not_a_bundle("it holds no ATT&CK objects"));
+        let why = if warnings.is_empty() {
+            "it holds no ATT&CK objects".to_string()
+        } else {
+            format!("it holds no readable ATT&CK object:{}", first_errors())
+        };
+        return Err(not_a_bundle(&why));
     }
     let spec_version = raw
         .spec_version
@@ -266,6 +379,7 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
         version: version_of(path, &objects),
         spec_version,
         objects: objects.len(),
+        newest: objects.iter().filter_map(|o| o.modified.clone()).max(),
     };
     Ok(Bundle {
         info,
@@ -273,6 +387,12 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
         warnings,
     })
 }
+
+/// Above this share of unreadable objects of one type, a bundle is refused rather than indexed
+/// with holes.
+const MAX_SKIPPED_PERCENT: usize = 10;
+/// The share is judged from this many objects of a type on; below, only "none reads" refuses.
+const MIN_JUDGED: usize = 20;
 
 /// STIX types that carry ATT&CK content (and an ATT&CK ID).
 const ATTACK_TYPES: [&str; 12] = [
@@ -315,7 +435,25 @@ fn missing_field(o: &StixObject) -> Option<&'static str> {
     }
 }
 
+/// The domain: what the collection object declares (attack-stix-data), else what most techniques
+/// say they belong to, else the file name.
 fn domain_of(path: &Path, objects: &[StixObject]) -> String {
+    let declared = objects
+        .iter()
+        .find(|o| o.kind == "x-mitre-collection")
+        .and_then(|o| o.name.as_deref())
+        .map(str::to_ascii_lowercase);
+    if let Some(d) = declared.and_then(|n| {
+        [
+            ("enterprise", "enterprise-attack"),
+            ("mobile", "mobile-attack"),
+            ("ics", "ics-attack"),
+        ]
+        .into_iter()
+        .find(|(word, _)| n.contains(word))
+    }) {
+        return d.1.to_string();
+    }
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for o in objects.iter().filter(|o| o.kind == "attack-pattern") {
         for d in &o.x_mitre_domains {
@@ -334,7 +472,8 @@ fn domain_of(path: &Path, objects: &[StixObject]) -> String {
 }
 
 /// The ATT&CK release: from the x-mitre-collection object (attack-stix-data), else from a file
-/// name such as `enterprise-attack-18.1.json`.
+/// name such as `enterprise-attack-18.1.json`. Which of two releases is newer is decided from
+/// their content ([`SourceInfo::newest`]), never from this name alone.
 fn version_of(path: &Path, objects: &[StixObject]) -> String {
     if let Some(v) = objects
         .iter()
