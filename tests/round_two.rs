@@ -191,3 +191,33 @@ fn tools_list_their_mde_alerts_and_all_lists_everything() {
     let all = stdout(&kb(&["show", "--all", "T1059.001"]));
     assert!(cut.contains("--all") && all.lines().count() > cut.lines().count() + 50);
 }
+
+#[test]
+fn lint_catches_vocabulary_drift_tactic_keywords_and_missing_binaries() {
+    use attack_kb::model::lint;
+    use attack_kb::source::curated::Curated;
+    let dir = kb_dir(
+        "vocab",
+        "vocabulary.toml",
+        "[[rule]]\nprefer = \"横移動\"\navoid = [\"横展開\"]\n",
+    );
+    std::fs::write(
+        dir.join("ja").join("t.toml"),
+        "[[technique]]\nid = \"T1021\"\nname = \"リモートサービスによる横展開\"\nkeywords = [\"権限昇格\"]\n",
+    )
+    .expect("write");
+    let curated = Curated::from_dir(&dir).expect("kb/ parses");
+    let kb = load_kb(&[ENTERPRISE]);
+    let problems = lint::lint(&curated, &kb).problems.join("\n");
+    assert!(
+        problems.contains("write \"横移動\", not \"横展開\""),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("keyword \"権限昇格\" is the name of tactic TA0004"),
+        "{problems}"
+    );
+    let embedded = Curated::embedded().expect("kb/ parses");
+    let missing = lint::missing_binaries(&embedded, "Certutil.exe\nNotAThing.exe\n# comment\n");
+    assert_eq!(missing, ["NotAThing.exe"]);
+}

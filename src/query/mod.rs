@@ -193,7 +193,11 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
             query
         };
         let n = crate::text::space_scripts(&normalize(source));
-        let words = n.split_whitespace().take(MAX_WORDS).collect::<Vec<_>>().join(" ");
+        let words = n
+            .split_whitespace()
+            .take(MAX_WORDS)
+            .collect::<Vec<_>>()
+            .join(" ");
         clip(&words, MAX_TEXT_BYTES).to_string()
     };
     let fields: [(Field, &str, f32); 8] = [
