@@ -14,6 +14,7 @@ pub mod explain;
 pub mod index;
 pub mod model;
 pub mod query;
+pub mod service;
 pub mod source;
 pub mod text;
 

@@ -8,13 +8,13 @@ mod serve;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use attack_kb::explain;
 use attack_kb::index::{self, KbIndex, Manifest};
 use attack_kb::model::{self, Kind};
 use attack_kb::query::{self, SearchRequest};
-use attack_kb::source::{self, curated::Curated, fetch, stix};
+use attack_kb::service;
+use attack_kb::source::{curated::Curated, fetch};
 use attack_kb::text::escape_controls;
 use attack_kb::{Error, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -443,70 +443,39 @@ fn lang(flag: Option<Lang>) -> Lang {
     })
 }
 
-/// Opens the index, building it first when none was ever built there (the first `kb search` on
-/// a machine: from the default sources), or when another kb version wrote it (from the bundles
-/// its manifest names, if they are all still readable). A damaged index is reported, never
-/// replaced: it may have been built from other sources than the defaults. Concurrent first
-/// searches build once: the others wait for it, then open what it built.
-fn open_or_build(cli: &Cli) -> Result<KbIndex> {
-    if cli.bundle.is_some() {
-        return KbIndex::open(&index_root(cli)?);
+/// Where this command was told to look, for the library's shared lookup.
+fn places(cli: &Cli) -> service::Places {
+    service::Places {
+        index: cli.index.clone(),
+        data: cli.data.clone(),
+        bundle: cli.bundle.clone(),
     }
-    if let Ok(kb) = open_or_plan(cli)? {
-        return Ok(kb);
-    }
-    let _building = index::lock_first_build(&cli.index)?;
-    let (attack, why) = match open_or_plan(cli)? {
-        Ok(kb) => return Ok(kb),
-        Err(plan) => plan,
-    };
-    say(format_args!("kb: {why}"));
-    let sources = SourceArgs {
-        attack,
-        kb_dir: None,
-    };
-    let m = build_index(cli, &sources, &cli.index, false)?;
-    note(|err| render::manifest(err, &m, &cli.index));
-    KbIndex::open(&cli.index)
 }
 
-/// The opened index, or what to build it from (no paths: the default sources) and why.
-fn open_or_plan(cli: &Cli) -> Result<std::result::Result<KbIndex, (Vec<PathBuf>, String)>> {
-    match KbIndex::open(&cli.index) {
-        Ok(kb) => {
-            if kb.manifest.curated != Curated::embedded_fingerprint() {
-                say(format_args!(
-                    "kb: note: {} was built from other kb/ data than this kb carries; \
-                     `kb index` rebuilds it",
-                    cli.index.display()
-                ));
-            }
-            Ok(Ok(kb))
-        }
-        Err(Error::IndexOutdated(why)) => match index::recorded_sources(&cli.index) {
-            Some(paths) if paths.iter().all(|p| p.is_file()) => Ok(Err((
-                paths,
-                format!("{why}; rebuilding it now from the same bundles"),
-            ))),
-            _ => Err(Error::Index(format!(
-                "{why}, and the bundles it was built from are not all readable any more; \
-                 rebuild it with `kb index --attack PATH`"
-            ))),
-        },
-        Err(_) if !index::exists(&cli.index) => Ok(Err((
-            Vec::new(),
-            format!("no index at {} yet; building it first", cli.index.display()),
-        ))),
-        Err(e) => Err(e),
+fn sources(s: &SourceArgs) -> service::Sources {
+    service::Sources {
+        attack: s.attack.clone(),
+        kb_dir: s.kb_dir.clone(),
     }
+}
+
+fn say_note(line: &str) {
+    say(format_args!("{line}"));
+}
+
+/// Opens the index the way every frontend does (service::open_or_build), showing a progress
+/// bar and the build report when it had to build one.
+fn open_or_build(cli: &Cli) -> Result<KbIndex> {
+    let (kb, built) = with_progress(|tick| service::open_or_build(&places(cli), tick, &say_note))?;
+    if let Some(m) = built {
+        note(|err| render::manifest(err, &m, &cli.index));
+    }
+    Ok(kb)
 }
 
 /// The index folder readers open: --index, or the cache folder a --bundle unpacks to.
 fn index_root(cli: &Cli) -> Result<PathBuf> {
-    match &cli.bundle {
-        Some(b) => index::pack::open(b, &index::pack::default_cache()),
-        None => Ok(cli.index.clone()),
-    }
+    service::index_root(&places(cli))
 }
 
 /// What `kb serve` reopens on reload: the index folder, or the bundle file.
@@ -518,90 +487,36 @@ fn index_source(cli: &Cli) -> serve::Source {
 }
 
 fn load_curated(s: &SourceArgs) -> Result<Curated> {
-    match &s.kb_dir {
-        Some(d) => Curated::from_dir(d),
-        None => Curated::embedded(),
-    }
+    service::load_curated(&sources(s))
 }
 
-/// --attack, else $KB_ATTACK (paths separated like PATH), else the data folder.
-fn source_paths(cli: &Cli, s: &SourceArgs) -> Result<Vec<PathBuf>> {
-    if !s.attack.is_empty() {
-        return Ok(s.attack.clone());
-    }
-    if let Some(v) = std::env::var_os("KB_ATTACK").filter(|v| !v.is_empty()) {
-        return Ok(std::env::split_paths(&v).collect());
-    }
-    if cli.data.is_dir() {
-        return Ok(vec![cli.data.clone()]);
-    }
-    Err(Error::NoSources(format!(
-        "no --attack given, KB_ATTACK is not set and {} does not exist",
-        cli.data.display()
-    )))
-}
-
-/// Reads the bundles and links them with the curated files, reporting what was skipped.
 fn load_kb(cli: &Cli, s: &SourceArgs, curated: &Curated) -> Result<model::Kb> {
-    let files = source::bundle_files(&source_paths(cli, s)?)?;
-    let bundles = files
-        .iter()
-        .map(|f| stix::read_bundle(f))
-        .collect::<Result<Vec<_>>>()?;
-    let kb = model::build(bundles, curated);
-    // A damaged bundle can skip thousands of objects: show the first lines and a count.
-    const SHOWN: usize = 20;
-    for w in kb.warnings.iter().take(SHOWN) {
-        say(format_args!("kb: warning: {w}"));
-    }
-    if kb.warnings.len() > SHOWN {
-        say(format_args!(
-            "kb: … and {} more warnings",
-            kb.warnings.len() - SHOWN
-        ));
-    }
-    Ok(kb)
+    service::load_kb(&places(cli), &sources(s), curated, &say_note)
 }
 
-/// Builds the index at `out`. Refused, leaving the current index as it is: a curator's kb/
-/// folder that lint finds errors in, and (unless `force`) bundles far smaller than those indexed.
 fn build_index(cli: &Cli, s: &SourceArgs, out: &Path, force: bool) -> Result<Manifest> {
-    let started = Instant::now();
-    let curated = load_curated(s)?;
-    let kb = load_kb(cli, s, &curated)?;
-    if let Some(dir) = &s.kb_dir {
-        let problems = model::lint::lint(&curated, &kb).problems;
-        if !problems.is_empty() {
-            let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
-            return Err(Error::Other(format!(
-                "{} has {} error(s) that `kb lint` reports; fix them first (the index is \
-                 unchanged):\n  {}",
-                dir.display(),
-                problems.len(),
-                shown.join("\n  ")
-            )));
+    with_progress(|tick| {
+        service::build_index(&places(cli), &sources(s), out, force, tick, &say_note)
+    })
+}
+
+/// Runs `f` with a progress callback that shows a bar on a terminal once indexing starts.
+fn with_progress<T>(f: impl FnOnce(index::Progress) -> T) -> T {
+    let bar = std::cell::RefCell::new(None::<indicatif::ProgressBar>);
+    let tick = |done: usize, total: usize| {
+        let mut b = bar.borrow_mut();
+        if b.is_none() {
+            *b = progress_bar(total);
         }
-    }
-    if !force && let Some(why) = index::shrinks(out, &kb) {
-        return Err(Error::Other(format!(
-            "{why}; the index is unchanged (pass --force to replace it anyway)"
-        )));
-    }
-    let bar = progress_bar(kb.entities.len());
-    let tick = |done: usize, _total: usize| {
-        if let Some(b) = &bar {
+        if let Some(b) = b.as_ref() {
             b.set_position(done as u64);
         }
     };
-    let m = index::build(&kb, out, &tick)?;
-    if let Some(b) = bar {
+    let result = f(&tick);
+    if let Some(b) = bar.borrow().as_ref() {
         b.finish_and_clear();
     }
-    say(format_args!(
-        "kb: read, linked and indexed in {:.2} s",
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(m)
+    result
 }
 
 /// A byte counter while a bundle downloads, on a terminal only.

@@ -50,6 +50,14 @@ pub struct ServeArgs {
     request_timeout: u64,
 }
 
+/// One line on stderr; a closed stderr is no reason for the server to stop (eprintln! panics).
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// What a reload reopens.
 #[derive(Clone)]
 pub enum Source {
@@ -96,7 +104,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Other(e.to_string()))?;
-    eprintln!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
+    log!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
         tokio::spawn(watch(state.clone()));
@@ -110,7 +118,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| Error::Other(format!("server stopped: {e}")))?;
-    eprintln!("kb: server stopped");
+    log!("kb: server stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -537,8 +545,8 @@ fn reload(state: &AppState) -> std::result::Result<u64, String> {
 
 fn log_reload(why: &str, r: std::result::Result<u64, String>) {
     match r {
-        Ok(g) => eprintln!("kb: reloaded the index ({why}); generation {g}"),
-        Err(e) => eprintln!("kb: reload ({why}) refused, still serving the old index: {e}"),
+        Ok(g) => log!("kb: reloaded the index ({why}); generation {g}"),
+        Err(e) => log!("kb: reload ({why}) refused, still serving the old index: {e}"),
     }
 }
 
@@ -597,5 +605,5 @@ async fn shutdown() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
-    eprintln!("kb: shutting down (requests in flight finish first)");
+    log!("kb: shutting down (requests in flight finish first)");
 }

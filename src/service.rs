@@ -1,0 +1,195 @@
+//! Finding the sources and the index, the same way for every frontend (the `kb` command, `kb
+//! serve`): which bundles to read (`--attack`, `$KB_ATTACK`, the data folder), which kb/ files,
+//! where the index is (a folder or an unpacked `--bundle`), and opening it — building it first
+//! on the first use, or again from its own bundles when another kb version wrote it. Frontends
+//! pass a sink for the notes a person should read and a progress callback; nothing here
+//! prints.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::index::{self, KbIndex, Manifest, Progress};
+use crate::model::{self, Kb};
+use crate::source::{self, curated::Curated, stix};
+use crate::{Error, Result};
+
+/// Where a frontend was told to look.
+#[derive(Debug, Clone)]
+pub struct Places {
+    /// The index folder (`--index`, `$KB_INDEX`).
+    pub index: PathBuf,
+    /// The folder `kb fetch` fills (`--data`, `$KB_DATA`).
+    pub data: PathBuf,
+    /// A packed index to read instead of `index` (`--bundle`).
+    pub bundle: Option<PathBuf>,
+}
+
+/// What to build an index from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Bundles or folders of bundles; empty: `$KB_ATTACK`, else the data folder.
+    pub attack: Vec<PathBuf>,
+    /// A curator's kb/ folder instead of the one built into kb.
+    pub kb_dir: Option<PathBuf>,
+}
+
+/// Where notes for a person go (a warning, "building the index first").
+pub type Notes<'a> = &'a dyn Fn(&str);
+
+/// The index folder readers open: the index folder, or the cache folder a bundle unpacks to.
+pub fn index_root(places: &Places) -> Result<PathBuf> {
+    match &places.bundle {
+        Some(b) => index::pack::open(b, &index::pack::default_cache()),
+        None => Ok(places.index.clone()),
+    }
+}
+
+pub fn load_curated(s: &Sources) -> Result<Curated> {
+    match &s.kb_dir {
+        Some(d) => Curated::from_dir(d),
+        None => Curated::embedded(),
+    }
+}
+
+/// The given bundles, else $KB_ATTACK (paths separated like PATH), else the data folder.
+pub fn source_paths(places: &Places, s: &Sources) -> Result<Vec<PathBuf>> {
+    if !s.attack.is_empty() {
+        return Ok(s.attack.clone());
+    }
+    if let Some(v) = std::env::var_os("KB_ATTACK").filter(|v| !v.is_empty()) {
+        return Ok(std::env::split_paths(&v).collect());
+    }
+    if places.data.is_dir() {
+        return Ok(vec![places.data.clone()]);
+    }
+    Err(Error::NoSources(format!(
+        "no --attack given, KB_ATTACK is not set and {} does not exist",
+        places.data.display()
+    )))
+}
+
+/// Reads the bundles and links them with the curated files, noting what was skipped.
+pub fn load_kb(places: &Places, s: &Sources, curated: &Curated, notes: Notes) -> Result<Kb> {
+    let files = source::bundle_files(&source_paths(places, s)?)?;
+    let bundles = files
+        .iter()
+        .map(|f| stix::read_bundle(f))
+        .collect::<Result<Vec<_>>>()?;
+    let kb = model::build(bundles, curated);
+    // A damaged bundle can skip thousands of objects: the first lines and a count.
+    const SHOWN: usize = 20;
+    for w in kb.warnings.iter().take(SHOWN) {
+        notes(&format!("kb: warning: {w}"));
+    }
+    if kb.warnings.len() > SHOWN {
+        notes(&format!(
+            "kb: … and {} more warnings",
+            kb.warnings.len() - SHOWN
+        ));
+    }
+    Ok(kb)
+}
+
+/// Builds the index at `out`. Refused, leaving the current index as it is: a curator's kb/
+/// folder that lint finds errors in, and (unless `force`) bundles far smaller than those indexed.
+pub fn build_index(
+    places: &Places,
+    s: &Sources,
+    out: &Path,
+    force: bool,
+    progress: Progress,
+    notes: Notes,
+) -> Result<Manifest> {
+    let started = Instant::now();
+    let curated = load_curated(s)?;
+    let kb = load_kb(places, s, &curated, notes)?;
+    if let Some(dir) = &s.kb_dir {
+        let problems = model::lint::lint(&curated, &kb).problems;
+        if !problems.is_empty() {
+            let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
+            return Err(Error::Other(format!(
+                "{} has {} error(s) that `kb lint` reports; fix them first (the index is \
+                 unchanged):\n  {}",
+                dir.display(),
+                problems.len(),
+                shown.join("\n  ")
+            )));
+        }
+    }
+    if !force && let Some(why) = index::shrinks(out, &kb) {
+        return Err(Error::Other(format!(
+            "{why}; the index is unchanged (pass --force to replace it anyway)"
+        )));
+    }
+    let m = index::build(&kb, out, progress)?;
+    notes(&format!(
+        "kb: read, linked and indexed in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(m)
+}
+
+/// Opens the index, building it first when none was ever built there (the first search on a
+/// machine: from the default sources), or when another kb version wrote it (from the bundles
+/// its manifest names, if they are all still readable). A damaged index is reported, never
+/// replaced: it may have been built from other sources than the defaults. Concurrent first
+/// opens build once: the others wait for it, then open what it built.
+/// Also returns the manifest of the index it built, if it built one.
+pub fn open_or_build(
+    places: &Places,
+    progress: Progress,
+    notes: Notes,
+) -> Result<(KbIndex, Option<Manifest>)> {
+    if places.bundle.is_some() {
+        return Ok((KbIndex::open(&index_root(places)?)?, None));
+    }
+    if let Ok(kb) = open_or_plan(places, notes)? {
+        return Ok((kb, None));
+    }
+    let _building = index::lock_first_build(&places.index)?;
+    let (attack, why) = match open_or_plan(places, notes)? {
+        Ok(kb) => return Ok((kb, None)),
+        Err(plan) => plan,
+    };
+    notes(&format!("kb: {why}"));
+    let sources = Sources {
+        attack,
+        kb_dir: None,
+    };
+    let m = build_index(places, &sources, &places.index, false, progress, notes)?;
+    Ok((KbIndex::open(&places.index)?, Some(m)))
+}
+
+/// The opened index, or what to build it from (no paths: the default sources) and why.
+type Plan = std::result::Result<KbIndex, (Vec<PathBuf>, String)>;
+
+fn open_or_plan(places: &Places, notes: Notes) -> Result<Plan> {
+    let dir = &places.index;
+    match KbIndex::open(dir) {
+        Ok(kb) => {
+            if kb.manifest.curated != Curated::embedded_fingerprint() {
+                notes(&format!(
+                    "kb: note: {} was built from other kb/ data than this kb carries; \
+                     `kb index` rebuilds it",
+                    dir.display()
+                ));
+            }
+            Ok(Ok(kb))
+        }
+        Err(Error::IndexOutdated(why)) => match index::recorded_sources(dir) {
+            Some(paths) if paths.iter().all(|p| p.is_file()) => Ok(Err((
+                paths,
+                format!("{why}; rebuilding it now from the same bundles"),
+            ))),
+            _ => Err(Error::Index(format!(
+                "{why}, and the bundles it was built from are not all readable any more; \
+                 rebuild it with `kb index --attack PATH`"
+            ))),
+        },
+        Err(_) if !index::exists(dir) => Ok(Err((
+            Vec::new(),
+            format!("no index at {} yet; building it first", dir.display()),
+        ))),
+        Err(e) => Err(e),
+    }
+}
