@@ -221,3 +221,24 @@ fn lint_catches_vocabulary_drift_tactic_keywords_and_missing_binaries() {
     let missing = lint::missing_binaries(&embedded, "Certutil.exe\nNotAThing.exe\n# comment\n");
     assert_eq!(missing, ["NotAThing.exe"]);
 }
+
+#[test]
+fn programs_filtered_by_a_technique_or_concept_are_those_that_carry_it() {
+    let kb = open();
+    for q in ["T1105", "ダウンロード", "download"] {
+        let req = attack_kb::query::SearchRequest {
+            query: q.into(),
+            limit: 5,
+            kinds: vec![attack_kb::model::Kind::Binary],
+            ..Default::default()
+        };
+        let hits = ids(&attack_kb::query::search(&kb, &req).expect("search").results);
+        assert!(
+            hits.iter().take(5).any(|h| h == "certutil.exe"),
+            "{q}: {hits:?}"
+        );
+        assert!(
+            !hits.contains(&"visio.exe".to_string()) && !hits.contains(&"setspn.exe".to_string())
+        );
+    }
+}

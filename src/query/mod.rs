@@ -333,6 +333,13 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // share a number) come last.
     if words.len() == 1 && id_words.len() == 1 {
         family_first(&mut hits, &id_words[0], &searcher, kb, &filter)?;
+    } else if id_words.is_empty()
+        && command.is_none()
+        && filter.kinds == [Kind::Binary]
+        && let Some(t) = concept_technique(&searcher, kb, &key)?
+    {
+        // Programs for a concept (ダウンロード, download) are those that carry its technique.
+        family_first(&mut hits, &t, &searcher, kb, &filter)?;
     }
     hits.truncate(limit);
     response.results = hits;
@@ -388,15 +395,78 @@ fn family_first(
         Rel::Groups,
         Rel::Campaigns,
     ] {
-        add(e.related(rel));
+        if rel == Rel::Binaries {
+            add(&typical_binaries(e.related(rel), &e.id, searcher, kb)?);
+        } else {
+            add(e.related(rel));
+        }
     }
     // The family and its relations replace the text matches (other techniques' strategies
-    // that only share a number); only as many as can be shown are fetched.
+    // that only share a number); only as many as can be shown are fetched, of the kinds asked.
+    if !filter.kinds.is_empty() {
+        let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
+        let kind_of = |id: &String| {
+            e.relations
+                .values()
+                .flatten()
+                .find(|r| &r.id == id)
+                .map_or(e.kind, |r| r.kind)
+        };
+        ids.retain(|id| kinds.contains(&kind_of(id).as_str()));
+    }
     let limit = hits.len().max(10);
     ids.truncate(limit);
     promote(hits, &ids, searcher, kb, filter)?;
     hits.retain(|h| ids.contains(&h.stored.id));
     Ok(())
+}
+
+/// The technique a whole query names (its name, an alias or a keyword), if one does.
+fn concept_technique(searcher: &Searcher, kb: &KbIndex, key: &str) -> Result<Option<String>> {
+    let f = &kb.fields;
+    let names = BooleanQuery::new(vec![
+        (Occur::Should, term(f.exact, key)),
+        (Occur::Should, term(f.exact_kw, key)),
+    ]);
+    let q = BooleanQuery::new(vec![
+        (Occur::Must, Box::new(names) as Box<dyn Query>),
+        (Occur::Must, term(f.kind, "technique")),
+    ]);
+    let top = searcher.search(&q, &TopDocs::with_limit(8).order_by_score())?;
+    let best = top
+        .into_iter()
+        .map(|(_, a)| (prior(searcher, a), a))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, addr)) => Ok(Some(stored_hit(searcher, kb, addr)?.id)),
+        None => Ok(None),
+    }
+}
+
+/// The programs that carry a technique, most typical first: those whose own list puts it
+/// first (certutil and bitsadmin for T1105), then the better connected.
+fn typical_binaries(
+    refs: &[crate::model::Ref],
+    technique: &str,
+    searcher: &Searcher,
+    kb: &KbIndex,
+) -> Result<Vec<crate::model::Ref>> {
+    let mut ranked = Vec::with_capacity(refs.len());
+    for r in refs {
+        let Some(addr) = lookup_id(searcher, kb, &r.id)? else {
+            continue;
+        };
+        let hit = stored_hit(searcher, kb, addr)?;
+        // A sub-technique counts for its parent's list (T1218.011 under T1218).
+        let place = hit
+            .techniques
+            .iter()
+            .position(|t| t.id == technique || t.id.starts_with(&format!("{technique}.")))
+            .unwrap_or(usize::MAX);
+        ranked.push((place, -prior(searcher, addr), r.clone()));
+    }
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    Ok(ranked.into_iter().map(|(_, _, r)| r).collect())
 }
 
 /// For a query that is a command line (it has switches, paths or a program's file name): the
