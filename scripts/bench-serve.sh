@@ -32,11 +32,12 @@ request = function()
 end
 LUA
 for c in 1 16 128; do
-  out="$(wrk -t2 -c"$c" -d"${secs}s" --latency -s "$work/mix.lua" "http://127.0.0.1:$port" 2>&1)"
+  threads=$(( c < 2 ? c : 2 ))  # wrk needs at least one connection per thread
+  out="$(wrk -t"$threads" -c"$c" -d"${secs}s" --latency -s "$work/mix.lua" "http://127.0.0.1:$port" 2>&1)"
   rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   p50="$(echo "$out" | awk '$1=="50%" {print $2}')"
   p99="$(echo "$out" | awk '$1=="99%" {print $2}')"
-  errs="$(echo "$out" | grep -E "Socket errors|Non-2xx" | tr '\n' ' ')"
+  errs="$(echo "$out" | grep -E "Socket errors|Non-2xx" | tr "\n" " " || true)"
   echo "connections $c: ${rps} req/s, p50 ${p50}, p99 ${p99} ${errs:-errors: none}"
 done
 echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
