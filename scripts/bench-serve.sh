@@ -2,7 +2,8 @@
 # Load benchmark of `kb serve` on loopback: wrk (Debian's) against /v1/search with a mix of
 # English, Japanese and ID queries at 1, 16 and 128 connections, each run bounded in time.
 # Prints requests/s, p50/p99 latency, errors and the server's peak RSS. Asserts nothing.
-# usage: scripts/bench-serve.sh [SECONDS per run, default 10]
+# usage: [UNIQUE=1] scripts/bench-serve.sh [SECONDS per run, default 10]
+# (UNIQUE=1 makes every request distinct, measuring searches without the repeat cache.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-10}"
@@ -25,9 +26,16 @@ local paths = {
   "/v1/search?q=%E3%83%A9%E3%83%B3%E3%82%B5%E3%83%A0%E3%82%A6%E3%82%A7%E3%82%A2",
   "/v1/search?q=T1059",
 }
-local i = 0
+local i, n = 0, 0
+local unique = os.getenv("UNIQUE") == "1"
 request = function()
   i = i % #paths + 1
+  n = n + 1
+  -- UNIQUE=1: every request differs (an unknown parameter), so none is answered from the
+  -- server's cache of repeated searches.
+  if unique then
+    return wrk.format("GET", paths[i] .. "&n=" .. n)
+  end
   return wrk.format("GET", paths[i])
 end
 LUA

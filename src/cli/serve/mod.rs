@@ -74,7 +74,24 @@ pub(crate) struct Loaded {
     pub kb: KbIndex,
     /// Counts reloads: 1 for the index the server started with.
     pub generation: u64,
+    /// Answers of /v1/search already given from this index. Enrichment lookups repeat all day
+    /// (the same program, the same alert title), and an opened index never changes: a reload
+    /// brings a new `Loaded`, and with it an empty cache.
+    searches: std::sync::Mutex<HashMap<String, axum::body::Bytes>>,
 }
+
+impl Loaded {
+    fn new(kb: KbIndex, generation: u64) -> Loaded {
+        Loaded {
+            kb,
+            generation,
+            searches: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// Bytes of answers kept per index; past that the cache starts again (bounds the memory).
+const CACHED_BYTES: usize = 16 << 20;
 
 pub(crate) struct AppState {
     pub index: ArcSwap<Loaded>,
@@ -93,7 +110,7 @@ pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
 
 async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
     let state = Arc::new(AppState {
-        index: ArcSwap::from_pointee(Loaded { kb, generation: 1 }),
+        index: ArcSwap::from_pointee(Loaded::new(kb, 1)),
         source,
         metrics: metrics::Metrics::default(),
         access_log: !args.no_access_log,
@@ -398,12 +415,49 @@ pub(crate) fn search_request(
 }
 
 async fn api_search(State(state): State<Arc<AppState>>, p: Params) -> Response {
-    let answer = params(p).and_then(|p| {
-        let req = search_request(&p)?;
-        let loaded = state.index.load();
-        guarded(|| query::search(&loaded.kb, &req))
-    });
-    json(answer)
+    let p = match params(p) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let req = match search_request(&p) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let mut key: Vec<(&String, &String)> = p.iter().collect();
+    key.sort();
+    let key = format!("{key:?}");
+    let loaded = state.index.load();
+    let cached = loaded
+        .searches
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&key).cloned());
+    let body = match cached {
+        Some(b) => b,
+        None => {
+            let resp = match guarded(|| query::search(&loaded.kb, &req)) {
+                Ok(r) => r,
+                Err(e) => return e.into_response(),
+            };
+            let Ok(bytes) = serde_json::to_vec(&resp) else {
+                return json::<()>(Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "cannot write the answer",
+                )));
+            };
+            let bytes = axum::body::Bytes::from(bytes);
+            if let Ok(mut c) = loaded.searches.lock() {
+                let held: usize = c.values().map(|b| b.len()).sum();
+                if held + bytes.len() > CACHED_BYTES {
+                    c.clear();
+                }
+                c.insert(key, bytes.clone());
+            }
+            bytes
+        }
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn api_object(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
@@ -538,7 +592,7 @@ fn reload(state: &AppState) -> std::result::Result<u64, String> {
         Err(_) => return Err("the new index is damaged (it failed when read)".into()),
     };
     let generation = state.index.load().generation + 1;
-    state.index.store(Arc::new(Loaded { kb, generation }));
+    state.index.store(Arc::new(Loaded::new(kb, generation)));
     state.metrics.set_generation(generation);
     Ok(generation)
 }
