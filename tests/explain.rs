@@ -223,27 +223,10 @@ fn search_with_a_command_line_leads_with_the_program_and_its_technique() {
 
 #[test]
 fn cli_reads_standard_input_line_by_line_and_writes_json() {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
-        .args([
-            "--index",
-            index_dir().to_str().expect("utf-8"),
-            "explain",
-            "--json",
-            "-",
-        ])
-        .env("LANG", "C")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("kb runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"whoami /all\nvssadmin.exe delete shadows /all /quiet\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("kb ends");
+    let out = kb_stdin(
+        &["explain", "--json", "-"],
+        b"whoami /all\nvssadmin.exe delete shadows /all /quiet\n",
+    );
     assert!(out.status.success());
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()

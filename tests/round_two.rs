@@ -116,26 +116,10 @@ fn english_output_names_programs_by_their_file_name() {
 
 #[test]
 fn a_query_can_come_from_standard_input() {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
-        .args([
-            "--index",
-            index_dir().to_str().expect("utf-8"),
-            "search",
-            "--json",
-            "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("kb runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(br#"cmd /c "echo 'x' > C:\a.txt:s" & whoami"#)
-        .expect("write");
-    let out = child.wait_with_output().expect("kb ends");
+    let out = kb_stdin(
+        &["search", "--json", "-"],
+        br#"cmd /c "echo 'x' > C:\a.txt:s" & whoami"#,
+    );
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["results"][0]["id"], "cmd.exe");

@@ -343,15 +343,7 @@ impl Ctx<'_> {
             for p in &lb.patterns {
                 self.pattern(p, &lower, text, decoded, 1.0, &mut found, &mut e);
             }
-            for (k, t) in lb.techniques.iter().enumerate() {
-                found.evidence.push(Evidence {
-                    technique: t.id.clone(),
-                    score: (USUAL - 0.01 * k as f32) * super::NESTED,
-                    confidence: "usual".into(),
-                    reason: self.text(&t.why_en, &t.why_ja),
-                    span: None,
-                });
-            }
+            self.usual(lb, USUAL * super::NESTED, &mut found);
         }
         // A wrapper (cmd /c, powershell -Command, wsl -e) is how the command ran, not what it
         // did: its usual techniques go below those of the command it wraps.
@@ -361,15 +353,7 @@ impl Ctx<'_> {
             .any(|n| n.kind == "script" || n.program.is_some());
         let usual = if wrapper { USUAL * WRAPPED } else { USUAL };
         if let Some(b) = &binary {
-            for (k, t) in b.techniques.iter().enumerate() {
-                found.evidence.push(Evidence {
-                    technique: t.id.clone(),
-                    score: usual - 0.01 * k as f32,
-                    confidence: "usual".into(),
-                    reason: self.text(&t.why_en, &t.why_ja),
-                    span: None,
-                });
-            }
+            self.usual(b, usual, &mut found);
             let items = match self.lang {
                 super::Lang::En => &b.investigate.en,
                 super::Lang::Ja => &b.investigate.ja,
@@ -406,6 +390,19 @@ impl Ctx<'_> {
             path_used: with_path.then(|| written.to_string()),
             path_matches,
             renamed,
+        }
+    }
+
+    /// A program's usual techniques, in its entry's order, the first scoring `top`.
+    fn usual(&self, b: &Binary, top: f32, found: &mut Found) {
+        for (k, t) in b.techniques.iter().enumerate() {
+            found.evidence.push(Evidence {
+                technique: t.id.clone(),
+                score: top - 0.01 * k as f32,
+                confidence: "usual".into(),
+                reason: self.text(&t.why_en, &t.why_ja),
+                span: None,
+            });
         }
     }
 

@@ -97,3 +97,24 @@ pub fn kb(args: &[&str]) -> Output {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// Runs the real `kb` binary with the test index and `input` on its standard input.
+pub fn kb_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["--index", index_dir().to_str().expect("utf-8 path")])
+        .args(args)
+        .env_remove("KB_ATTACK")
+        .env("LANG", "C")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("kb runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("kb ends")
+}
