@@ -77,7 +77,14 @@ pub(crate) struct Loaded {
     /// Answers of /v1/search already given from this index. Enrichment lookups repeat all day
     /// (the same program, the same alert title), and an opened index never changes: a reload
     /// brings a new `Loaded`, and with it an empty cache.
-    searches: std::sync::Mutex<HashMap<String, axum::body::Bytes>>,
+    searches: std::sync::Mutex<Cache>,
+}
+
+/// Answers by request, and their total size (kept, not summed on every miss).
+#[derive(Default)]
+struct Cache {
+    answers: HashMap<String, axum::body::Bytes>,
+    bytes: usize,
 }
 
 impl Loaded {
@@ -85,7 +92,7 @@ impl Loaded {
         Loaded {
             kb,
             generation,
-            searches: std::sync::Mutex::new(HashMap::new()),
+            searches: std::sync::Mutex::new(Cache::default()),
         }
     }
 }
@@ -431,7 +438,7 @@ async fn api_search(State(state): State<Arc<AppState>>, p: Params) -> Response {
         .searches
         .lock()
         .ok()
-        .and_then(|c| c.get(&key).cloned());
+        .and_then(|c| c.answers.get(&key).cloned());
     let body = match cached {
         Some(b) => b,
         None => {
@@ -448,11 +455,13 @@ async fn api_search(State(state): State<Arc<AppState>>, p: Params) -> Response {
             };
             let bytes = axum::body::Bytes::from(bytes);
             if let Ok(mut c) = loaded.searches.lock() {
-                let held: usize = c.values().map(|b| b.len()).sum();
-                if held + bytes.len() > CACHED_BYTES {
-                    c.clear();
+                if c.bytes + bytes.len() > CACHED_BYTES {
+                    *c = Cache::default();
                 }
-                c.insert(key, bytes.clone());
+                c.bytes += bytes.len();
+                if let Some(old) = c.answers.insert(key, bytes.clone()) {
+                    c.bytes -= old.len();
+                }
             }
             bytes
         }
