@@ -4,67 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-
-/// A running `kb serve`; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `kb GLOBAL… serve --listen 127.0.0.1:0 EXTRA…`
-fn serve_with(global: &[&str], extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
-        .args(global)
-        .args(["serve", "--listen", "127.0.0.1:0", "--request-timeout", "2"])
-        .args(extra)
-        .env_remove("KB_ATTACK")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("kb serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("kb: serving on http://") {
-                let addr = rest.split('/').next().unwrap_or("").to_string();
-                let _ = tx.send(addr);
-            }
-            if let Ok(mut l) = log2.lock() {
-                l.push(line);
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server says where it listens");
-    Server {
-        child,
-        addr: addr.parse().expect("an address"),
-        log,
-    }
-}
-
-fn serve(global: &[&str]) -> Server {
-    serve_with(global, &[])
-}
 
 struct Reply {
     status: u16,

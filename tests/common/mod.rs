@@ -2,9 +2,12 @@
 //! binary, built once from Enterprise 18.1, Mobile 18.1 and ICS 18.1 with the curated kb/.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use attack_kb::index::{self, KbIndex};
 use attack_kb::model::{self, Kb};
@@ -117,4 +120,93 @@ pub fn kb_stdin(args: &[&str], input: &[u8]) -> Output {
         .write_all(input)
         .expect("write");
     child.wait_with_output().expect("kb ends")
+}
+
+/// A running `kb serve`; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `kb GLOBAL… serve --listen 127.0.0.1:0 EXTRA…`
+pub fn serve_with(global: &[&str], extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(global)
+        .args(["serve", "--listen", "127.0.0.1:0", "--request-timeout", "2"])
+        .args(extra)
+        .env_remove("KB_ATTACK")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("kb serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("kb: serving on http://") {
+                let addr = rest.split('/').next().unwrap_or("").to_string();
+                let _ = tx.send(addr);
+            }
+            if let Ok(mut l) = log2.lock() {
+                l.push(line);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server says where it listens");
+    Server {
+        child,
+        addr: addr.parse().expect("an address"),
+        log,
+    }
+}
+
+pub fn serve(global: &[&str]) -> Server {
+    serve_with(global, &[])
+}
+
+/// The Python interpreter of the real client libraries (tests/python/requirements.txt), made by
+/// scripts/py-clients.sh, which scripts/test runs first; `KB_PYTHON` overrides it.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("KB_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        p.is_file(),
+        "the Python clients are missing: run scripts/py-clients.sh (scripts/test does)"
+    );
+    p
+}
+
+/// Runs tests/python/<script> with the real clients and `args`; panics with its output on a
+/// non-zero exit, else returns its standard output.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
