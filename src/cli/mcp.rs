@@ -60,17 +60,22 @@ fn invalid_params(message: impl Into<String>) -> RpcError {
     }
 }
 
-/// What a tool answers: the CLI's JSON and the text the CLI prints.
+/// What a tool answers: the CLI's JSON (as text, and read back) and the text the CLI prints.
 struct Answer {
+    json_text: String,
     json: Value,
     text: Option<String>,
 }
 
 impl Answer {
-    /// The CLI's `--json` of `value`.
+    /// The CLI's `--json` of `value`. Written to text first, as the CLI does: a score (f32)
+    /// then reads back as the same decimal the CLI prints, not as its widened f64.
     fn json<T: Serialize>(value: &T) -> Result<Answer> {
+        let json_text = serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))?;
+        let json = serde_json::from_str(&json_text).map_err(|e| Error::Other(e.to_string()))?;
         Ok(Answer {
-            json: serde_json::to_value(value).map_err(|e| Error::Other(e.to_string()))?,
+            json_text,
+            json,
             text: None,
         })
     }
@@ -470,11 +475,7 @@ fn call(
     })?;
     match answer {
         Ok(a) => {
-            let text = serde_json::to_string(&a.json).map_err(|e| RpcError {
-                code: INTERNAL_ERROR,
-                message: e.to_string(),
-            })?;
-            let mut content = vec![json!({ "type": "text", "text": text })];
+            let mut content = vec![json!({ "type": "text", "text": a.json_text })];
             if let Some(t) = a.text {
                 content.push(json!({ "type": "text", "text": t }));
             }
