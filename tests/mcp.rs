@@ -194,6 +194,10 @@ fn malformed_lines_over_stdio_get_json_rpc_errors_and_the_server_answers_after()
             json!({"jsonrpc": "2.0", "id": "p", "result": {}})
         );
     }
+    // JSON nested past serde's depth limit is refused, not followed down the stack.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(error_code(&s.ask(deep.as_bytes())), -32700);
+    assert_eq!(s.ask(ping)["id"], "p");
     // A notification and a stray response get no answer: the next reply is the ping's.
     s.send(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
     s.send(br#"{"jsonrpc":"2.0","id":99,"result":{}}"#);

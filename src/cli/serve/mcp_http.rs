@@ -104,3 +104,71 @@ pub(crate) async fn post(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    /// The gate in front of a route that always answers 200, asked from `peer` with `origin`.
+    async fn status(peer: &str, origin: Option<&str>) -> StatusCode {
+        let app = Router::new()
+            .route("/mcp", axum::routing::post(|| async { "ok" }))
+            .layer(axum::middleware::from_fn(gate));
+        let mut req = Request::post("/mcp");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        let mut req = req.body(Body::empty()).expect("request");
+        let peer: SocketAddr = peer.parse().expect("address");
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.oneshot(req).await.expect("answer").status()
+    }
+
+    #[tokio::test]
+    async fn only_loopback_peers_and_local_origins_pass() {
+        for peer in [
+            "127.0.0.1:5000",
+            "127.8.9.10:5000",
+            "[::1]:5000",
+            "[::ffff:127.0.0.1]:5000",
+        ] {
+            assert_eq!(status(peer, None).await, StatusCode::OK, "{peer}");
+        }
+        // serve --listen 0.0.0.0: a peer on the network is refused.
+        for peer in [
+            "192.0.2.7:5000",
+            "[2001:db8::1]:5000",
+            "[::ffff:192.0.2.7]:5000",
+        ] {
+            assert_eq!(status(peer, None).await, StatusCode::FORBIDDEN, "{peer}");
+        }
+        for origin in [
+            "http://localhost:6274",
+            "https://127.0.0.1",
+            "http://[::1]:8080",
+            "http://LOCALHOST",
+        ] {
+            assert_eq!(
+                status("127.0.0.1:1", Some(origin)).await,
+                StatusCode::OK,
+                "{origin}"
+            );
+        }
+        for origin in [
+            "http://attacker.example",
+            "http://localhost.attacker.example",
+            "null",
+            "file://",
+            "http://127.0.0.1.nip.io",
+        ] {
+            assert_eq!(
+                status("127.0.0.1:1", Some(origin)).await,
+                StatusCode::FORBIDDEN,
+                "{origin}"
+            );
+        }
+    }
+}

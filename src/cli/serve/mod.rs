@@ -168,7 +168,7 @@ pub(crate) fn router(
             "/mcp",
             axum::routing::post(mcp_http::post)
                 .layer(DefaultBodyLimit::max(super::mcp::MAX_MESSAGE))
-                .route_layer(axum::middleware::from_fn(mcp_http::gate)),
+                .layer(axum::middleware::from_fn(mcp_http::gate)),
         );
     let pages = Router::new()
         .route("/", get(page::home))
