@@ -23,6 +23,7 @@ use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::serve::MAX_LIMIT;
 use super::{Lang, render, render_explain};
 
 #[derive(ClapArgs)]
@@ -37,9 +38,6 @@ const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "
 
 /// One message longer than this is refused (a pasted log fits; an endless line does not).
 pub(crate) const MAX_MESSAGE: usize = 1 << 20;
-
-/// Search results a tool call may ask for, as `/v1/search` allows.
-const MAX_LIMIT: u64 = 100;
 
 pub(crate) const PARSE_ERROR: i64 = -32700;
 pub(crate) const INVALID_REQUEST: i64 = -32600;
@@ -253,14 +251,16 @@ fn search(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolErr
     };
     let limit = match args.0.get("limit") {
         None => 10,
+        // As many as /v1/search gives.
         Some(v) => v
             .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| invalid_params(format!("limit must be from 1 to {MAX_LIMIT}")))?,
     };
     let req = SearchRequest {
         query: args.text("query")?,
-        limit: usize::try_from(limit).unwrap_or(10),
+        limit,
         kinds,
         tactic: args.optional_text("tactic")?,
         domain: args.optional_text("domain")?,
@@ -278,11 +278,7 @@ fn show(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError
 
 fn explain_tool(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
     let lang = args.lang()?;
-    let lib_lang = match lang {
-        Lang::Ja => explain::Lang::Ja,
-        Lang::En => explain::Lang::En,
-    };
-    let e = explain::explain(kb, &args.text("command_line")?, lib_lang)?;
+    let e = explain::explain(kb, &args.text("command_line")?, lang.into())?;
     Ok(Answer::json(&e)?.with_text(|out| render_explain::explain(out, &e, lang)))
 }
 

@@ -86,6 +86,16 @@ pub enum Lang {
     En,
 }
 
+/// The language of the texts the library picks (explain's).
+impl From<Lang> for explain::Lang {
+    fn from(lang: Lang) -> explain::Lang {
+        match lang {
+            Lang::Ja => explain::Lang::Ja,
+            Lang::En => explain::Lang::En,
+        }
+    }
+}
+
 #[derive(Args)]
 struct SearchArgs {
     /// What to look for; several words are one query; `-` reads it from standard input.
@@ -257,10 +267,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Explain(a) => {
             let kb = open_or_build(cli)?;
             let lang = lang(a.out.lang);
-            let lib_lang = match lang {
-                Lang::Ja => explain::Lang::Ja,
-                Lang::En => explain::Lang::En,
-            };
+            let lib_lang = explain::Lang::from(lang);
             let stdin = a.line.len() == 1 && a.line[0] == "-";
             if !stdin {
                 let e = explain::explain(&kb, &a.line.join(" "), lib_lang)?;

@@ -1,9 +1,10 @@
 //! `kb serve`: the library's search, show and explain over HTTP, for SOAR playbooks, SIEM
 //! enrichment, chat bots and colleagues' browsers. A versioned JSON API with the CLI's shapes,
-//! a server-rendered page (no JavaScript), Prometheus metrics, structured access logs, and
-//! reload without downtime: the opened index sits behind an `ArcSwap`, so a request in flight
-//! finishes on the index it started with while the next one gets the new index. Owns no
-//! search logic: every answer is a call into attack_kb.
+//! a server-rendered page (no JavaScript), the MCP endpoint of `kb mcp` at `/mcp` for loopback
+//! peers, Prometheus metrics, structured access logs, and reload without downtime: the opened
+//! index sits behind an `ArcSwap`, so a request in flight finishes on the index it started with
+//! while the next one gets the new index. Owns no search logic: every answer is a call into
+//! attack_kb.
 
 mod mcp_http;
 mod metrics;
@@ -68,7 +69,7 @@ pub enum Source {
 
 /// Caps that keep one request cheap whatever it asks.
 const MAX_QUERY: usize = 4096;
-const MAX_LIMIT: usize = 100;
+pub(crate) const MAX_LIMIT: usize = 100;
 const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) struct Loaded {
