@@ -34,7 +34,8 @@ pub struct McpArgs {
 }
 
 /// Protocol revisions this server speaks, newest first: the tools part is the same in all.
-const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+pub(crate) const PROTOCOL_VERSIONS: &[&str] =
+    &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// One message longer than this is refused (a pasted log fits; an endless line does not).
 pub(crate) const MAX_MESSAGE: usize = 1 << 20;

@@ -16,10 +16,12 @@ import anyio
 from mcp import Client
 
 
-def post(url: str, body: bytes, origin: str | None = None) -> tuple[int, dict | None]:
+def post(url: str, body: bytes, origin: str | None = None, version: str | None = None) -> tuple[int, dict | None]:
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     if origin:
         headers["Origin"] = origin
+    if version:
+        headers["MCP-Protocol-Version"] = version
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
@@ -29,8 +31,8 @@ def post(url: str, body: bytes, origin: str | None = None) -> tuple[int, dict | 
     return status, (json.loads(text) if text else None)
 
 
-def expect(url: str, body: bytes, status: int, code: int | None, seen: dict, name: str, origin=None):
-    got_status, reply = post(url, body, origin)
+def expect(url: str, body: bytes, status: int, code: int | None, seen: dict, name: str, origin=None, version=None):
+    got_status, reply = post(url, body, origin, version)
     assert got_status == status, (name, got_status, reply)
     if code is not None:
         assert reply["jsonrpc"] == "2.0", (name, reply)
@@ -70,6 +72,8 @@ def main() -> None:
     expect(url, ping, 403, -32600, seen, "localhost_lookalike", origin="http://localhost.attacker.example")
     reply = expect(url, ping, 200, None, seen, "local_origin", origin="http://localhost:6274")
     assert reply == {"jsonrpc": "2.0", "id": 9, "result": {}}, reply
+    expect(url, ping, 400, -32600, seen, "unknown_version", version="1999-01-01")
+    expect(url, ping, 200, None, seen, "known_version", version="2025-06-18")
     seen["after"] = anyio.run(still_answers, url)
     print(json.dumps(seen, ensure_ascii=False))
 

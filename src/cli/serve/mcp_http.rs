@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -68,11 +68,31 @@ fn local_origin(origin: &HeaderValue) -> bool {
 }
 
 /// One message in, its answer out: 202 and no body for a notification; 400 for a message that
-/// is no JSON-RPC request (its error says why); else 200, with a JSON-RPC error or result.
+/// is no JSON-RPC request (its error says why) or that names a protocol revision this server
+/// does not speak; else 200, with a JSON-RPC error or result.
 pub(crate) async fn post(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // Sent on every request after initialize; the transport says an unknown one is a 400.
+    if let Some(v) = headers.get("mcp-protocol-version")
+        && !mcp::PROTOCOL_VERSIONS.iter().any(|p| v == p)
+    {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            mcp::error(
+                Value::Null,
+                mcp::INVALID_REQUEST,
+                format!(
+                    "MCP-Protocol-Version {:?} is not one this server speaks ({}); initialize \
+                     to agree on one",
+                    String::from_utf8_lossy(v.as_bytes()),
+                    mcp::PROTOCOL_VERSIONS.join(", ")
+                ),
+            ),
+        );
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) => {
