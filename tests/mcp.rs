@@ -76,6 +76,7 @@ fn malformed_messages_over_http_get_json_rpc_errors_and_a_foreign_origin_403() {
     assert_eq!(seen["bad_json"], json!([400, -32700]), "{seen}");
     assert_eq!(seen["unknown_method"], json!([200, -32601]), "{seen}");
     assert_eq!(seen["bad_limit"], json!([200, -32602]), "{seen}");
+    assert_eq!(seen["large"], json!([200, null]), "{seen}");
     assert_eq!(seen["huge"], json!([413, -32600]), "{seen}");
     assert_eq!(seen["foreign_origin"], json!([403, -32600]), "{seen}");
     assert_eq!(seen["unknown_version"], json!([400, -32600]), "{seen}");

@@ -65,6 +65,9 @@ def main() -> None:
     expect(url, call({"query": 5}), 200, -32602, seen, "query_not_text")
     expect(url, call({}), 200, -32602, seen, "no_query")
     expect(url, call({"query": "x", "lang": "fr"}), 200, -32602, seen, "bad_lang")
+    # Above /v1's 64 KiB body cap but within a message's 1 MiB: answered.
+    reply = expect(url, call({"query": "schtasks " * 20000}), 200, None, seen, "large")
+    assert reply["result"]["structuredContent"]["results"], reply
     huge = call({"query": "a" * (2 << 20)})
     expect(url, huge, 413, -32600, seen, "huge")
     ping = b'{"jsonrpc": "2.0", "id": 9, "method": "ping"}'
