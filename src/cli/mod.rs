@@ -1,6 +1,7 @@
 //! The command-line frontend: parses arguments, finds sources and the index, calls the library
 //! and prints. Owns no search or ranking logic.
 
+mod mcp;
 mod render;
 mod render_explain;
 mod serve;
@@ -64,6 +65,9 @@ enum Command {
     Pack(PackArgs),
     /// Serve search, show and explain over HTTP: a JSON API and a web page.
     Serve(serve::ServeArgs),
+    /// Answer search, show and explain as an MCP server (Model Context Protocol) on standard
+    /// input and output, for AI assistants and agents.
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Args)]
@@ -80,6 +84,16 @@ struct OutputArgs {
 pub enum Lang {
     Ja,
     En,
+}
+
+/// The language of the texts the library picks (explain's).
+impl From<Lang> for explain::Lang {
+    fn from(lang: Lang) -> explain::Lang {
+        match lang {
+            Lang::Ja => explain::Lang::Ja,
+            Lang::En => explain::Lang::En,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -253,10 +267,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Explain(a) => {
             let kb = open_or_build(cli)?;
             let lang = lang(a.out.lang);
-            let lib_lang = match lang {
-                Lang::Ja => explain::Lang::Ja,
-                Lang::En => explain::Lang::En,
-            };
+            let lib_lang = explain::Lang::from(lang);
             let stdin = a.line.len() == 1 && a.line[0] == "-";
             if !stdin {
                 let e = explain::explain(&kb, &a.line.join(" "), lib_lang)?;
@@ -370,6 +381,10 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Serve(a) => {
             let kb = open_or_build(cli)?;
             serve::run(a, kb, index_source(cli))
+        }
+        Command::Mcp(a) => {
+            let kb = open_or_build(cli)?;
+            mcp::run(a, kb)
         }
         Command::Info(o) => {
             let kb = KbIndex::open(&index_root(cli)?)?;

@@ -1,10 +1,12 @@
 //! `kb serve`: the library's search, show and explain over HTTP, for SOAR playbooks, SIEM
 //! enrichment, chat bots and colleagues' browsers. A versioned JSON API with the CLI's shapes,
-//! a server-rendered page (no JavaScript), Prometheus metrics, structured access logs, and
-//! reload without downtime: the opened index sits behind an `ArcSwap`, so a request in flight
-//! finishes on the index it started with while the next one gets the new index. Owns no
-//! search logic: every answer is a call into attack_kb.
+//! a server-rendered page (no JavaScript), the MCP endpoint of `kb mcp` at `/mcp` for loopback
+//! peers, Prometheus metrics, structured access logs, and reload without downtime: the opened
+//! index sits behind an `ArcSwap`, so a request in flight finishes on the index it started with
+//! while the next one gets the new index. Owns no search logic: every answer is a call into
+//! attack_kb.
 
+mod mcp_http;
 mod metrics;
 mod page;
 
@@ -67,7 +69,7 @@ pub enum Source {
 
 /// Caps that keep one request cheap whatever it asks.
 const MAX_QUERY: usize = 4096;
-const MAX_LIMIT: usize = 100;
+pub(crate) const MAX_LIMIT: usize = 100;
 const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) struct Loaded {
@@ -128,7 +130,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Other(e.to_string()))?;
-    log!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
+    log!("kb: serving on http://{addr}/ (API under /v1, MCP at /mcp, metrics at /metrics)");
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
         tokio::spawn(watch(state.clone()));
@@ -138,10 +140,14 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
         args.cors.as_deref(),
         Duration::from_secs(args.request_timeout),
     )?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| Error::Other(format!("server stopped: {e}")))?;
+    // The peer's address: /mcp answers loopback peers only.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| Error::Other(format!("server stopped: {e}")))?;
     log!("kb: server stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -158,7 +164,13 @@ pub(crate) fn router(
         .route("/v1/explain", get(api_explain_get).post(api_explain_post))
         .route("/v1/meta", get(api_meta))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::render));
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/mcp",
+            axum::routing::post(mcp_http::post)
+                .layer(DefaultBodyLimit::max(super::mcp::MAX_MESSAGE))
+                .layer(axum::middleware::from_fn(mcp_http::gate)),
+        );
     let pages = Router::new()
         .route("/", get(page::home))
         .route("/search", get(page::search))
