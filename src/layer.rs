@@ -287,7 +287,7 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
             entries.push(kb, lang, hit, t, Some(p.score), &comment)?;
         }
     }
-    if entries.0.is_empty() {
+    if entries.list.is_empty() {
         return Err(Error::NotFound(tr(
             lang,
             format!("{} selects no technique of {domain}", about.selection),
@@ -297,44 +297,18 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
             ),
         )));
     }
-    // Navigator shows a sub-technique only under its parent, expanded.
-    let subs: Vec<(String, String)> = entries
-        .0
-        .iter()
-        .filter_map(|e| {
-            let (parent, _) = e.technique_id.split_once('.')?;
-            Some((parent.to_string(), e.tactic.clone()))
-        })
-        .collect();
-    for (parent, tactic) in subs {
-        if let Some(e) = entries
-            .0
-            .iter_mut()
-            .find(|e| e.technique_id == parent && e.tactic == tactic)
-        {
-            e.show_subtechniques = true;
-            continue;
-        }
-        techniques.get(kb, &parent)?;
-        let Some(hit) = techniques.in_domain(&parent, &domain) else {
-            continue;
-        };
-        for t in &hit.tactics {
-            if entries.shortname(kb, &t.id)? == tactic {
-                entries.push(kb, lang, hit, t, None, "")?;
-                if let Some(e) = entries.0.last_mut() {
-                    e.show_subtechniques = true;
-                }
-                break;
-            }
-        }
-    }
-    entries.0.sort_by(|a, b| {
+    expand_parents(kb, lang, &mut entries, &mut techniques, &domain)?;
+    entries.list.sort_by(|a, b| {
         a.technique_id
             .cmp(&b.technique_id)
             .then(a.tactic.cmp(&b.tactic))
     });
-    let max = entries.0.iter().filter_map(|e| e.score).max().unwrap_or(0);
+    let max = entries
+        .list
+        .iter()
+        .filter_map(|e| e.score)
+        .max()
+        .unwrap_or(0);
     let mut metadata = vec![
         Metadata {
             name: "ATT&CK".into(),
@@ -378,7 +352,7 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
             expanded_subtechniques: "none".into(),
         },
         hide_disabled: false,
-        techniques: entries.0,
+        techniques: entries.list,
         gradient: Gradient {
             colors: GRADIENT.iter().map(|c| c.to_string()).collect(),
             min_value: 0,
@@ -394,6 +368,50 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
         select_visible_techniques: false,
     };
     Ok(Built { layer, notes })
+}
+
+/// Lists the parent of every listed sub-technique in the same tactic, expanded: Navigator shows
+/// a sub-technique only under its expanded parent. A parent that is not selected itself is
+/// listed without a score.
+fn expand_parents(
+    kb: &KbIndex,
+    lang: Lang,
+    entries: &mut Entries,
+    techniques: &mut Techniques,
+    domain: &str,
+) -> Result<()> {
+    let subs: Vec<(String, String)> = entries
+        .list
+        .iter()
+        .filter_map(|e| {
+            let (parent, _) = e.technique_id.split_once('.')?;
+            Some((parent.to_string(), e.tactic.clone()))
+        })
+        .collect();
+    for (parent, tactic) in subs {
+        if let Some(e) = entries
+            .list
+            .iter_mut()
+            .find(|e| e.technique_id == parent && e.tactic == tactic)
+        {
+            e.show_subtechniques = true;
+            continue;
+        }
+        techniques.get(kb, &parent)?;
+        let Some(hit) = techniques.in_domain(&parent, domain) else {
+            continue;
+        };
+        for t in &hit.tactics {
+            if entries.shortname(kb, &t.id)? == tactic {
+                entries.push(kb, lang, hit, t, None, "")?;
+                if let Some(e) = entries.list.last_mut() {
+                    e.show_subtechniques = true;
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The layer's name without the characters a spreadsheet refuses in a sheet title: exporters
@@ -454,11 +472,15 @@ impl Techniques {
 
 /// The layer's technique entries, and the tactics' short names they are filed under.
 #[derive(Default)]
-struct Entries(Vec<LayerTechnique>, BTreeMap<String, String>);
+struct Entries {
+    list: Vec<LayerTechnique>,
+    /// Tactic ID -> short name.
+    shortnames: BTreeMap<String, String>,
+}
 
 impl Entries {
     fn shortname(&mut self, kb: &KbIndex, tactic: &str) -> Result<String> {
-        if let Some(s) = self.1.get(tactic) {
+        if let Some(s) = self.shortnames.get(tactic) {
             return Ok(s.clone());
         }
         let s = query::show(kb, tactic)?.entity.shortname.ok_or_else(|| {
@@ -466,7 +488,7 @@ impl Entries {
                 "tactic {tactic} has no short name in the index; rebuild it with `kb index`"
             ))
         })?;
-        self.1.insert(tactic.to_string(), s.clone());
+        self.shortnames.insert(tactic.to_string(), s.clone());
         Ok(s)
     }
 
@@ -480,7 +502,7 @@ impl Entries {
         comment: &str,
     ) -> Result<()> {
         let short = self.shortname(kb, &tactic.id)?;
-        self.0.push(LayerTechnique {
+        self.list.push(LayerTechnique {
             technique_id: hit.id.clone(),
             tactic: short,
             score,

@@ -376,8 +376,16 @@ fn serve_answers_layers_that_navigator_may_load_across_origins() {
     let url = format!("http://{}/v1/layer?group=APT29&lang=ja", server.addr);
     let out = run_python("layer_read.py", &["--url", &url, ORIGIN]);
     let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["preflight"]["status"], 200, "{v}");
+    assert_eq!(v["preflight"]["allow_origin"], ORIGIN);
+    assert_eq!(v["preflight"]["allow_private_network"], "true");
     assert_eq!(v["status"], 200);
     assert_eq!(v["allow_origin"], ORIGIN);
+    assert!(
+        v["content_type"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
     let l = &v["layer"];
     assert_eq!(l["said"], "");
     assert!(l["name"].as_str().expect("name").contains("のテクニック"));

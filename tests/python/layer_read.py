@@ -1,8 +1,10 @@
 """Reads kb's Navigator layers with mitreattack-python's navlayers, the reference reader.
 
     layer_read.py FILE...              each file with Layer.from_file
-    layer_read.py --url URL ORIGIN     fetches a layer as Navigator's #layerURL= does (urllib,
-                                       with an Origin header) and reads it with Layer.from_str
+    layer_read.py --url URL ORIGIN     fetches a layer as Navigator's #layerURL= does in a
+                                       browser (urllib: the CORS preflight of a public page
+                                       calling a private address, then the GET with an Origin
+                                       header) and reads it with Layer.from_str
 
 Prints JSON: what the reader kept of each layer (name, domain, versions, every technique's ID,
 tactic, score and comment) and what it said while reading (it prints, and drops, what it
@@ -57,6 +59,21 @@ def read(path=None, text=None):
 def main():
     if sys.argv[1] == "--url":
         url, origin = sys.argv[2], sys.argv[3]
+        preflight = urllib.request.Request(
+            url,
+            method="OPTIONS",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Private-Network": "true",
+            },
+        )
+        with urllib.request.urlopen(preflight, timeout=30) as resp:
+            allowed = {
+                "status": resp.status,
+                "allow_origin": resp.headers.get("Access-Control-Allow-Origin"),
+                "allow_private_network": resp.headers.get("Access-Control-Allow-Private-Network"),
+            }
         req = urllib.request.Request(url, headers={"Origin": origin})
         with urllib.request.urlopen(req, timeout=30) as resp:
             body = resp.read().decode("utf-8")
@@ -64,6 +81,7 @@ def main():
                 "status": resp.status,
                 "allow_origin": resp.headers.get("Access-Control-Allow-Origin"),
                 "content_type": resp.headers.get("Content-Type"),
+                "preflight": allowed,
                 "layer": read(text=body),
             }
     else:

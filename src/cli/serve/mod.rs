@@ -205,7 +205,10 @@ pub(crate) fn router(
             tower_http::cors::CorsLayer::new()
                 .allow_origin(origin)
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE]),
+                .allow_headers([header::CONTENT_TYPE])
+                // A page on a public site (Navigator's `#layerURL=`) calling a kb on loopback or
+                // the LAN: Chrome's Private Network Access preflight asks for this leave too.
+                .allow_private_network(true),
         );
     }
     Ok(app)
