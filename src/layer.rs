@@ -843,7 +843,9 @@ fn confidence_label(lang: Lang, confidence: &str) -> String {
 
 /// The techniques `kb explain` finds in each line. Score: the sum over lines of each finding's
 /// confidence weight, so a technique many lines show, or one shown for certain, stands out.
-/// A technique is scored in the tactics an argument shows, else in all of its tactics.
+/// A technique is scored in the tactics an argument shows, else in all of its tactics. The
+/// program's usual abuse (no argument shows it: certutil's -decode for `certutil -urlcache`)
+/// counts only for a line that shows nothing more.
 fn commands(kb: &KbIndex, lines: &[String], lang: Lang) -> Result<(Picks, About)> {
     let lines: Vec<&str> = lines
         .iter()
@@ -854,7 +856,12 @@ fn commands(kb: &KbIndex, lines: &[String], lang: Lang) -> Result<(Picks, About)
     let mut quoted: HashMap<String, usize> = HashMap::new();
     for line in &lines {
         let e = explain::explain(kb, line, lang)?;
-        for t in &e.techniques {
+        let shown_by_arguments = e.techniques.iter().any(|t| t.confidence != "usual");
+        for t in e
+            .techniques
+            .iter()
+            .filter(|t| !shown_by_arguments || t.confidence != "usual")
+        {
             let shown: Vec<String> = t
                 .tactics
                 .iter()
@@ -916,12 +923,14 @@ fn commands(kb: &KbIndex, lines: &[String], lang: Lang) -> Result<(Picks, About)
         description: tr(
             lang,
             format!(
-                "The techniques kb explain finds in {n} command line(s); each comment quotes the \
-                 lines and the reasons. Score: the sum over lines of the confidence (certain 4, \
-                 high 3, medium 2, low or usual 1). Made by attack-kb."
+                "The techniques kb explain finds in {n} command line(s) (a program's usual abuse \
+                 only where its line shows nothing more); each comment quotes the lines and the \
+                 reasons. Score: the sum over lines of the confidence (certain 4, high 3, medium \
+                 2, low or usual 1). Made by attack-kb."
             ),
             format!(
-                "kb explain がコマンドライン {n} 行に見出したテクニック。コメントに該当する行と理由を記載。\
+                "kb explain がコマンドライン {n} 行に見出したテクニック (プログラムの典型的な悪用は、\
+                 その行に他の手掛かりがない場合のみ)。コメントに該当する行と理由を記載。\
                  スコアは行ごとの確度 (確実 4、高 3、中 2、低・典型 1) の合計です。attack-kb で作成。"
             ),
         ),
