@@ -175,8 +175,8 @@ fn ref_name(lang: Lang, r: &Ref) -> String {
     name_in(lang, &r.name, r.name_ja.as_deref())
 }
 
-/// A selected technique: its score, why it is here, and (for a tactic's layer) the one tactic
-/// whose column it is scored in.
+/// A selected technique: its score, why it is here, and the tactics whose columns score it (a
+/// tactic's layer: that tactic; explained lines: the tactics an argument shows).
 struct Pick {
     id: String,
     score: u32,
@@ -225,11 +225,7 @@ struct About {
 /// The layer of a selection. A selection that names nothing, or selects no technique of the
 /// domain, is [`Error::NotFound`].
 pub fn build(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
-    crate::guard(|| build_unguarded(kb, req)).map_err(|why| {
-        Error::Index(format!(
-            "the index is damaged (reading it failed: {why}); rebuild it with `kb index`"
-        ))
-    })?
+    crate::guard(|| build_unguarded(kb, req)).map_err(query::damaged_index)?
 }
 
 fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
@@ -631,7 +627,7 @@ fn user(kb: &KbIndex, key: &str, kind: Kind, lang: Lang) -> Result<(Picks, About
                 }
             ),
         ),
-        selection: format!("{kind_en} {} {}", e.id, e.name),
+        selection: format!("{} {} {}", lang.pick(kind_en, kind_ja), e.id, e.name),
         link: entity_link(&e),
     };
     Ok((picks, about))
@@ -689,7 +685,7 @@ fn tactic(kb: &KbIndex, key: &str, domain: Option<&str>, lang: Lang) -> Result<(
                  attack-kb が索引した ATT&CK バンドルから作成。"
             ),
         ),
-        selection: format!("tactic {} {}", t.id, t.name),
+        selection: format!("{} {which}", lang.pick("tactic", "戦術")),
         link: entity_link(&t),
     };
     Ok((picks, about))
@@ -808,7 +804,11 @@ fn search(
                  attack-kb で作成。"
             ),
         ),
-        selection: format!("search {quoted}"),
+        selection: tr(
+            lang,
+            format!("search “{quoted}”"),
+            format!("検索「{quoted}」"),
+        ),
         link: None,
     };
     Ok((picks, about))
@@ -997,7 +997,7 @@ fn by_ids(
             format!("Techniques listed by ID: {list}. Made by attack-kb."),
             format!("ID で指定したテクニック: {list}。attack-kb で作成。"),
         ),
-        selection: format!("IDs {list}"),
+        selection: format!("ID {list}"),
         link: None,
     };
     Ok((picks, about))

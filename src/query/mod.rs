@@ -80,7 +80,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
 }
 
 /// The error for a panic on the read path: only a damaged index makes tantivy panic.
-fn damaged_index(why: String) -> Error {
+pub(crate) fn damaged_index(why: String) -> Error {
     Error::Index(format!(
         "the index is damaged (reading it failed: {why}); rebuild it with `kb index`"
     ))
