@@ -6,12 +6,15 @@
 //! * [`model`] links them into one in-memory knowledge base of [`model::Entity`] values;
 //! * [`index`] writes that knowledge base into a tantivy index and opens it again;
 //! * [`query`] answers searches and lookups over an opened index: plain functions that any frontend
-//!   (the `kb` CLI, an HTTP server, another program) calls.
+//!   (the `kb` CLI, an HTTP server, another program) calls;
+//! * [`layer`] turns a selection of techniques (a group's, a tactic's, explained command lines'…)
+//!   into an ATT&CK Navigator layer.
 
 pub mod cmdline;
 pub mod error;
 pub mod explain;
 pub mod index;
+pub mod layer;
 pub mod model;
 pub mod query;
 pub mod service;

@@ -32,13 +32,27 @@ fn check_client_run(out: &str) {
     let seen: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(
         seen["tools"],
-        json!(["explain", "search", "show"]),
+        json!(["explain", "layer", "search", "show"]),
         "{seen}"
     );
     assert_eq!(seen["search"][0], "TA0003", "常設 is Persistence: {seen}");
     assert_eq!(seen["explain"][0], "T1053.005", "{seen}");
     assert_eq!(seen["program"], "schtasks.exe", "{seen}");
     assert_eq!(seen["show"], "T1053.005", "{seen}");
+    // The layer of the seed line holds what explain found first, in Enterprise.
+    assert_eq!(seen["layer_domain"], "enterprise-attack", "{seen}");
+    assert!(
+        seen["layer"]
+            .as_array()
+            .is_some_and(|ids| ids.contains(&json!("T1053.005"))),
+        "{seen}"
+    );
+    assert!(
+        seen["layer_two_selections"]
+            .as_str()
+            .is_some_and(|m| m.contains("exactly one")),
+        "{seen}"
+    );
     let name_ja = seen["show_name_ja"].as_str().unwrap_or("");
     assert!(has_japanese(name_ja), "{seen}");
     assert_eq!(
@@ -320,6 +334,14 @@ fn tools_list_states_each_schema() {
             "explain",
             vec!["command_line"],
             vec!["command_line", "lang"],
+        ),
+        (
+            "layer",
+            vec![],
+            vec![
+                "commands", "domain", "group", "ids", "lang", "limit", "search", "software",
+                "tactic",
+            ],
         ),
     ];
     assert_eq!(tools.len(), expect.len());

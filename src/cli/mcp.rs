@@ -14,7 +14,7 @@
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use attack_kb::explain;
+use attack_kb::{explain, layer};
 use attack_kb::index::KbIndex;
 use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
@@ -150,6 +150,16 @@ const TOOLS: &[Tool] = &[
         schema: explain_schema,
         call: explain_tool,
     },
+    Tool {
+        name: "layer",
+        description: "An ATT&CK Navigator layer (format 4.5) of exactly one selection: a group's \
+                      techniques, a software's, a tactic's, a search's, the techniques explained \
+                      command lines show, or a list of technique IDs; scores and comments hold \
+                      the reason. Answers like `kb layer`. / ATT&CK Navigator のレイヤーを作ります \
+                      (グループ、ソフトウェア、戦術、検索、コマンドライン、テクニック ID のいずれか 1 つ)。",
+        schema: layer_schema,
+        call: layer_tool,
+    },
 ];
 
 fn lang_schema() -> Value {
@@ -234,6 +244,40 @@ fn explain_schema() -> Value {
     )
 }
 
+fn layer_schema() -> Value {
+    let text = |d: &str| json!({ "type": "string", "minLength": 1, "description": d });
+    let list = |d: &str| json!({
+        "type": "array",
+        "items": { "type": "string", "minLength": 1 },
+        "minItems": 1,
+        "description": d
+    });
+    object_schema(
+        json!({
+            "group": text("A group by ID, name or alias (G0016, APT29, Cozy Bear)."),
+            "software": text("A software by ID, name or alias (S0002, Mimikatz)."),
+            "tactic": text("A tactic by ID or name in English or Japanese (TA0003, persistence, 常設)."),
+            "search": text("A search; its techniques, best first."),
+            "commands": list("Command lines; the techniques `kb explain` finds in them."),
+            "ids": list("Technique IDs (T1053.005); a revoked one stands for its replacement."),
+            "domain": {
+                "type": "string",
+                "enum": ["enterprise", "mobile", "ics"],
+                "description": "The layer's ATT&CK domain (default: the selection's own)."
+            },
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": layer::SEARCH_LIMIT,
+                "description": "Techniques a search selects at most."
+            },
+            "lang": lang_schema(),
+        }),
+        &[],
+    )
+}
+
 fn search(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
     let kinds = match args.0.get("kind") {
         None => Vec::new(),
@@ -250,15 +294,7 @@ fn search(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolErr
                 })?
         }
     };
-    let limit = match args.0.get("limit") {
-        None => 10,
-        // As many as /v1/search gives.
-        Some(v) => v
-            .as_u64()
-            .and_then(|n| usize::try_from(n).ok())
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| invalid_params(format!("limit must be from 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = args.limit(10)?;
     let req = SearchRequest {
         query: args.text("query")?,
         limit,
@@ -283,6 +319,39 @@ fn explain_tool(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, T
     Ok(Answer::json(&e)?.with_text(|out| render_explain::explain(out, &e, lang)))
 }
 
+fn layer_tool(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
+    let mut given = Vec::new();
+    for key in ["group", "software", "tactic", "search"] {
+        if let Some(v) = args.optional_text(key)? {
+            given.push(match key {
+                "group" => layer::Selection::Group(v),
+                "software" => layer::Selection::Software(v),
+                "tactic" => layer::Selection::Tactic(v),
+                _ => layer::Selection::Search(v),
+            });
+        }
+    }
+    if let Some(lines) = args.texts("commands")? {
+        given.push(layer::Selection::Commands(lines));
+    }
+    if let Some(ids) = args.texts("ids")? {
+        given.push(layer::Selection::Ids(ids));
+    }
+    let Ok([selection]) = <[layer::Selection; 1]>::try_from(given) else {
+        return Err(invalid_params(
+            "give exactly one of group, software, tactic, search, commands, ids",
+        )
+        .into());
+    };
+    let req = layer::LayerRequest {
+        selection,
+        domain: args.optional_text("domain")?,
+        lang: args.lang()?.into(),
+        limit: args.limit(layer::SEARCH_LIMIT)?,
+    };
+    Ok(Answer::json(&layer::build(kb, &req)?.layer)?)
+}
+
 /// A tool call's arguments, checked against its schema's property names, and the language of
 /// the answer when the call names none.
 struct Arguments(Map<String, Value>, Lang);
@@ -304,6 +373,37 @@ impl Arguments {
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(invalid_params(format!("{name} must be a string"))),
+        }
+    }
+
+    /// `limit`, else `default`; at most as many as /v1/search gives.
+    fn limit(&self, default: usize) -> std::result::Result<usize, RpcError> {
+        match self.0.get("limit") {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| invalid_params(format!("limit must be from 1 to {MAX_LIMIT}"))),
+        }
+    }
+
+    /// An optional array of non-empty strings.
+    fn texts(&self, name: &str) -> std::result::Result<Option<Vec<String>>, RpcError> {
+        let bad = || invalid_params(format!("{name} must be an array of non-empty strings"));
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .filter(|s| !s.trim().is_empty())
+                        .map(str::to_string)
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Some)
+                .ok_or_else(bad),
+            Some(_) => Err(bad()),
         }
     }
 

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use attack_kb::explain;
 use attack_kb::index::{self, KbIndex, Manifest};
+use attack_kb::layer;
 use attack_kb::model::{self, Kind};
 use attack_kb::query::{self, SearchRequest};
 use attack_kb::service;
@@ -61,6 +62,9 @@ enum Command {
     Lint(LintArgs),
     /// Print what the index holds: sources, versions, counts, build time.
     Info(OutputArgs),
+    /// Write an ATT&CK Navigator layer of a group's, a software's, a tactic's, a search's,
+    /// command lines' or listed techniques.
+    Layer(LayerArgs),
     /// Write the index as one verifiable zip (the index, its manifest, SHA-256 of every file).
     Pack(PackArgs),
     /// Serve search, show and explain over HTTP: a JSON API and a web page.
@@ -141,6 +145,43 @@ struct ExplainArgs {
     line: Vec<String>,
     #[command(flatten)]
     out: OutputArgs,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("selection").required(true)))]
+struct LayerArgs {
+    /// A group's techniques: its ID, name or alias (G0016, APT29, Cozy Bear).
+    #[arg(long, group = "selection")]
+    group: Option<String>,
+    /// A software's techniques: its ID, name or alias (S0002, Mimikatz).
+    #[arg(long, group = "selection")]
+    software: Option<String>,
+    /// A tactic's techniques, scored by how many groups use each (TA0003, persistence, 常設).
+    #[arg(long, group = "selection")]
+    tactic: Option<String>,
+    /// The techniques a search finds, best first.
+    #[arg(long, group = "selection")]
+    search: Option<String>,
+    /// The techniques `kb explain` finds in a command line; `-` reads standard input, one
+    /// command line per line.
+    #[arg(long, group = "selection", allow_hyphen_values = true)]
+    explain: Option<String>,
+    /// Technique IDs, comma-separated (T1053.005,T1059.001).
+    #[arg(long, group = "selection", value_delimiter = ',')]
+    ids: Vec<String>,
+    /// The domain to show: enterprise, mobile or ics (default: the one most selected
+    /// techniques belong to).
+    #[arg(long, value_parser = ["enterprise", "mobile", "ics", "enterprise-attack", "mobile-attack", "ics-attack"])]
+    domain: Option<String>,
+    /// How many techniques a search selects (1-100).
+    #[arg(long, short = 'n', default_value_t = layer::SEARCH_LIMIT as u16, value_parser = clap::value_parser!(u16).range(1..=100))]
+    limit: u16,
+    /// Write the layer to this file instead of standard output.
+    #[arg(short = 'o', long)]
+    out: Option<PathBuf>,
+    /// Language of the layer's names, description and comments (default: from LC_ALL/LANG).
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
 }
 
 #[derive(Args)]
@@ -372,6 +413,61 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Layer(a) => {
+            let kb = open_or_build(cli)?;
+            let selection = if let Some(g) = &a.group {
+                layer::Selection::Group(g.clone())
+            } else if let Some(s) = &a.software {
+                layer::Selection::Software(s.clone())
+            } else if let Some(t) = &a.tactic {
+                layer::Selection::Tactic(t.clone())
+            } else if let Some(q) = &a.search {
+                layer::Selection::Search(q.clone())
+            } else if let Some(line) = &a.explain {
+                let lines = if line == "-" {
+                    read_stdin()?.lines().map(str::to_string).collect()
+                } else {
+                    vec![line.clone()]
+                };
+                layer::Selection::Commands(lines)
+            } else {
+                layer::Selection::Ids(a.ids.clone())
+            };
+            let req = layer::LayerRequest {
+                selection,
+                domain: a.domain.clone(),
+                lang: lang(a.lang).into(),
+                limit: usize::from(a.limit),
+            };
+            let built = layer::build(&kb, &req)?;
+            for n in &built.notes {
+                say(format_args!("kb: note: {n}"));
+            }
+            let text = serde_json::to_string_pretty(&built.layer)
+                .map_err(|e| Error::Other(e.to_string()))?;
+            match &a.out {
+                Some(path) => {
+                    std::fs::write(path, format!("{text}\n")).map_err(|e| Error::io(path, e))?;
+                    let (file, n, domain) = (
+                        path.display(),
+                        built.layer.techniques.len(),
+                        &built.layer.domain,
+                    );
+                    match req.lang {
+                        explain::Lang::En => say(format_args!(
+                            "kb: wrote {file} ({n} entries, {domain}); ATT&CK Navigator opens it \
+                             with Open Existing Layer → Upload from local"
+                        )),
+                        explain::Lang::Ja => say(format_args!(
+                            "kb: {file} に書き出しました ({n} 項目、{domain})。ATT&CK Navigator の \
+                             Open Existing Layer → Upload from local で開けます"
+                        )),
+                    }
+                }
+                None => emit(|out| writeln!(out, "{text}"))?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Pack(a) => {
             let m = index::pack::write(&cli.index, &a.out)?;

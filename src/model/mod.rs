@@ -202,6 +202,10 @@ pub struct Entity {
     /// Position of a tactic in its matrix; 0 for other kinds.
     #[serde(default)]
     pub order: u32,
+    /// A tactic's short name (`persistence`, `command-and-control`): how kill chain phases and
+    /// Navigator layers name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortname: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub relations: BTreeMap<Rel, Vec<Ref>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,6 +256,7 @@ impl Entity {
             modified: None,
             detection: None,
             order: 0,
+            shortname: None,
             relations: BTreeMap::new(),
             binary: None,
             alert: None,
@@ -424,6 +429,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
             .map(crate::text::clean_description)
             .filter(|d| !d.is_empty());
         e.order = tactic_order.get(o.id.as_str()).copied().unwrap_or(0);
+        e.shortname = o.x_mitre_shortname.clone();
         if kind == Kind::Software {
             e.subkind = Some(o.kind.clone());
         }

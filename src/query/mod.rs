@@ -80,7 +80,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
 }
 
 /// The error for a panic on the read path: only a damaged index makes tantivy panic.
-fn damaged_index(why: String) -> Error {
+pub(crate) fn damaged_index(why: String) -> Error {
     Error::Index(format!(
         "the index is damaged (reading it failed: {why}); rebuild it with `kb index`"
     ))
@@ -582,28 +582,29 @@ struct Filter {
     tactics: Option<Vec<String>>,
 }
 
-const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];
+/// The ATT&CK domains, in the order a tie between them is settled.
+pub const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];
+
+/// A domain as given (`enterprise`, `ICS`, `mobile-attack`) in its ATT&CK form
+/// (`enterprise-attack`).
+pub fn domain(given: &str) -> Result<String> {
+    let d = given.trim().to_ascii_lowercase();
+    let d = if d.ends_with("-attack") {
+        d
+    } else {
+        format!("{d}-attack")
+    };
+    if !DOMAINS.contains(&d.as_str()) {
+        return Err(Error::NotFound(format!(
+            "no ATT&CK domain is called {given:?}; use enterprise, mobile or ics"
+        )));
+    }
+    Ok(d)
+}
 
 impl Filter {
     fn resolve(kb: &KbIndex, searcher: &Searcher, req: &SearchRequest) -> Result<Filter> {
-        let domain = match &req.domain {
-            None => None,
-            Some(d) => {
-                let d = d.trim().to_ascii_lowercase();
-                let d = if d.ends_with("-attack") {
-                    d
-                } else {
-                    format!("{d}-attack")
-                };
-                if !DOMAINS.contains(&d.as_str()) {
-                    return Err(Error::NotFound(format!(
-                        "no ATT&CK domain is called {:?}; use enterprise, mobile or ics",
-                        req.domain.as_deref().unwrap_or("")
-                    )));
-                }
-                Some(d)
-            }
-        };
+        let domain = req.domain.as_deref().map(domain).transpose()?;
         let tactics = match &req.tactic {
             None => None,
             Some(t) => {

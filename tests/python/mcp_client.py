@@ -24,6 +24,10 @@ EXPECTED_ARGS = {
     "search": ({"query"}, {"query", "limit", "kind", "tactic", "domain", "lang"}),
     "show": ({"id"}, {"id", "lang"}),
     "explain": ({"command_line"}, {"command_line", "lang"}),
+    "layer": (
+        set(),
+        {"group", "software", "tactic", "search", "commands", "ids", "domain", "limit", "lang"},
+    ),
 }
 
 
@@ -65,6 +69,17 @@ async def session(server) -> dict:
             seen["show_name_ja"] = record.get("name_ja")
             # The text the CLI prints with --lang ja comes beside the JSON.
             seen["show_text_ja"] = has_japanese(shown.content[1].text)
+
+            layer = await client.call_tool("layer", {"commands": [SEED], "lang": "ja"})
+            assert not layer.is_error, layer
+            seen["layer"] = [t["techniqueID"] for t in layer.structured_content["techniques"]]
+            seen["layer_domain"] = layer.structured_content["domain"]
+            # Two selections are bad arguments: a JSON-RPC error, which the SDK raises.
+            try:
+                await client.call_tool("layer", {"group": "APT29", "software": "Mimikatz"})
+                seen["layer_two_selections"] = "answered"
+            except Exception as e:  # the SDK's error type differs between its versions
+                seen["layer_two_selections"] = str(e)
 
             missing = await client.call_tool("show", {"id": "T9999"})
             assert missing.is_error, missing

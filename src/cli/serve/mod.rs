@@ -1,10 +1,10 @@
-//! `kb serve`: the library's search, show and explain over HTTP, for SOAR playbooks, SIEM
-//! enrichment, chat bots and colleagues' browsers. A versioned JSON API with the CLI's shapes,
-//! a server-rendered page (no JavaScript), the MCP endpoint of `kb mcp` at `/mcp` for loopback
-//! peers, Prometheus metrics, structured access logs, and reload without downtime: the opened
-//! index sits behind an `ArcSwap`, so a request in flight finishes on the index it started with
-//! while the next one gets the new index. Owns no search logic: every answer is a call into
-//! attack_kb.
+//! `kb serve`: the library's search, show, explain and Navigator layers over HTTP, for SOAR
+//! playbooks, SIEM enrichment, chat bots and colleagues' browsers. A versioned JSON API with the
+//! CLI's shapes, a server-rendered page (no JavaScript), the MCP endpoint of `kb mcp` at `/mcp`
+//! for loopback peers, Prometheus metrics, structured access logs, and reload without downtime:
+//! the opened index sits behind an `ArcSwap`, so a request in flight finishes on the index it
+//! started with while the next one gets the new index. Owns no search logic: every answer is a
+//! call into attack_kb.
 
 mod mcp_http;
 mod metrics;
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use attack_kb::explain::{self, Lang};
 use attack_kb::index::{self, KbIndex};
+use attack_kb::layer;
 use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
 use attack_kb::{Error, Result};
@@ -162,6 +163,7 @@ pub(crate) fn router(
         .route("/v1/search", get(api_search))
         .route("/v1/objects/{key}", get(api_object))
         .route("/v1/explain", get(api_explain_get).post(api_explain_post))
+        .route("/v1/layer", get(api_layer))
         .route("/v1/meta", get(api_meta))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
@@ -215,7 +217,10 @@ pub(crate) fn router(
             tower_http::cors::CorsLayer::new()
                 .allow_origin(origin)
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE]),
+                .allow_headers([header::CONTENT_TYPE])
+                // A page on a public site (Navigator's `#layerURL=`) calling a kb on loopback or
+                // the LAN: Chrome's Private Network Access preflight asks for this leave too.
+                .allow_private_network(true),
         );
     }
     Ok(app)
@@ -564,6 +569,72 @@ async fn api_explain_post(
         explain_line(&state, &cmd, lang)
     });
     json(answer)
+}
+
+/// An ATT&CK Navigator layer of one selection, given like `kb layer`'s options: `group`,
+/// `software`, `tactic`, `search`, `explain` (command lines, one a line) or `ids`
+/// (comma-separated); with `domain`, `limit` and `lang`. Navigator loads it by URL
+/// (`#layerURL=`) when the server is started with `--cors` for Navigator's origin.
+async fn api_layer(State(state): State<Arc<AppState>>, headers: HeaderMap, p: Params) -> Response {
+    let answer = params(p).and_then(|p| {
+        let request = layer_request(&p, lang_of(&p, &headers))?;
+        let loaded = state.index.load();
+        guarded(|| layer::build(&loaded.kb, &request)).map(|b| b.layer)
+    });
+    json(answer)
+}
+
+/// A layer request from query parameters, validated like `kb layer`'s options.
+fn layer_request(
+    p: &HashMap<String, String>,
+    lang: Lang,
+) -> std::result::Result<layer::LayerRequest, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m);
+    const SELECTIONS: [&str; 6] = ["group", "software", "tactic", "search", "explain", "ids"];
+    let given: Vec<(&str, &String)> = SELECTIONS
+        .iter()
+        .filter_map(|k| p.get(*k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v)))
+        .collect();
+    let [(key, value)] = given[..] else {
+        return Err(bad(format!(
+            "give exactly one of {}, e.g. /v1/layer?group=APT29",
+            SELECTIONS.join(", ")
+        )));
+    };
+    let cap = if key == "explain" {
+        explain::MAX_INPUT
+    } else {
+        MAX_QUERY
+    };
+    if value.len() > cap {
+        return Err(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "query_too_long",
+            format!("{key} holds {} bytes; at most {cap}", value.len()),
+        ));
+    }
+    let selection = match key {
+        "group" => layer::Selection::Group(value.clone()),
+        "software" => layer::Selection::Software(value.clone()),
+        "tactic" => layer::Selection::Tactic(value.clone()),
+        "search" => layer::Selection::Search(value.clone()),
+        "explain" => layer::Selection::Commands(value.lines().map(str::to_string).collect()),
+        _ => layer::Selection::Ids(value.split(',').map(str::to_string).collect()),
+    };
+    let limit = match p.get("limit") {
+        None => layer::SEARCH_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| bad(format!("limit must be a number from 1 to {MAX_LIMIT}")))?,
+    };
+    Ok(layer::LayerRequest {
+        selection,
+        domain: p.get("domain").filter(|d| !d.is_empty()).cloned(),
+        lang,
+        limit,
+    })
 }
 
 async fn api_meta(State(state): State<Arc<AppState>>) -> Response {
