@@ -14,11 +14,11 @@
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use attack_kb::{explain, layer};
 use attack_kb::index::KbIndex;
 use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
 use attack_kb::{Error, Result};
+use attack_kb::{explain, layer};
 use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -246,12 +246,14 @@ fn explain_schema() -> Value {
 
 fn layer_schema() -> Value {
     let text = |d: &str| json!({ "type": "string", "minLength": 1, "description": d });
-    let list = |d: &str| json!({
-        "type": "array",
-        "items": { "type": "string", "minLength": 1 },
-        "minItems": 1,
-        "description": d
-    });
+    let list = |d: &str| {
+        json!({
+            "type": "array",
+            "items": { "type": "string", "minLength": 1 },
+            "minItems": 1,
+            "description": d
+        })
+    };
     object_schema(
         json!({
             "group": text("A group by ID, name or alias (G0016, APT29, Cozy Bear)."),
