@@ -7,6 +7,7 @@
 
 mod metrics;
 mod page;
+mod taxii;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +49,10 @@ pub struct ServeArgs {
     /// Seconds a request may take, reading its body included, before it is answered 408.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     request_timeout: u64,
+    /// Also serve kb's Japanese names and summaries in the TAXII collections, as STIX 2.1
+    /// language-content objects (lang "ja") pointing at the ATT&CK objects.
+    #[arg(long)]
+    taxii_ja: bool,
 }
 
 /// One line on stderr; a closed stderr is no reason for the server to stop (eprintln! panics).
@@ -68,7 +73,7 @@ pub enum Source {
 /// Caps that keep one request cheap whatever it asks.
 const MAX_QUERY: usize = 4096;
 const MAX_LIMIT: usize = 100;
-const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) struct Loaded {
     pub kb: KbIndex,
@@ -105,6 +110,8 @@ pub(crate) struct AppState {
     source: Source,
     pub metrics: metrics::Metrics,
     access_log: bool,
+    /// TAXII collections also hold our Japanese language-content objects.
+    taxii_ja: bool,
 }
 
 pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
@@ -121,6 +128,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
         source,
         metrics: metrics::Metrics::default(),
         access_log: !args.no_access_log,
+        taxii_ja: args.taxii_ja,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -128,7 +136,9 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Other(e.to_string()))?;
-    log!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
+    log!(
+        "kb: serving on http://{addr}/ (API under /v1, TAXII 2.1 at /taxii2/, metrics at /metrics)"
+    );
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
         tokio::spawn(watch(state.clone()));
@@ -181,6 +191,7 @@ pub(crate) fn router(
         ));
     let mut app = api
         .merge(pages)
+        .merge(taxii::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(valid_query))
@@ -305,7 +316,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -349,7 +360,7 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
+pub(crate) type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
 
 pub(crate) fn params(p: Params) -> std::result::Result<HashMap<String, String>, ApiError> {
     p.map(|Query(m)| m)
