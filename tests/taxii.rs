@@ -128,14 +128,22 @@ fn objects_are_served_byte_for_byte_also_from_a_packed_index() {
         assert_eq!(body, expected);
     }
     // The packed index unpacked its STIX objects beside the tantivy files.
-    assert!(has_stix_files(&cache), "no STIX objects under {}", cache.display());
+    assert!(
+        has_stix_files(&cache),
+        "no STIX objects under {}",
+        cache.display()
+    );
 }
 
 fn has_stix_files(dir: &Path) -> bool {
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
-        let p = e.path();
-        p.is_dir() && has_stix_files(&p)
-            || p.file_name()
-                .is_some_and(|n| n.to_string_lossy() == "stix-enterprise-attack.objects")
-    })
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let p = e.path();
+            p.is_dir() && has_stix_files(&p)
+                || p.file_name()
+                    .is_some_and(|n| n.to_string_lossy() == "stix-enterprise-attack.objects")
+        })
 }

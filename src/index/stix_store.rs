@@ -473,8 +473,8 @@ fn load(c: &Opened) -> std::result::Result<Loaded, String> {
             c.info.domain
         )
     };
-    let entries: Vec<Entry> =
-        serde_json::from_reader(std::io::BufReader::new(&c.catalog)).map_err(|e| damaged(e.to_string()))?;
+    let entries: Vec<Entry> = serde_json::from_reader(std::io::BufReader::new(&c.catalog))
+        .map_err(|e| damaged(e.to_string()))?;
     // SAFETY: a generation's files are never written again once built (a rebuild writes a new
     // generation beside it), so the mapping does not change under the reader.
     let bytes = unsafe { memmap2::Mmap::map(&c.objects) }.map_err(|e| damaged(e.to_string()))?;
@@ -510,7 +510,7 @@ fn load(c: &Opened) -> std::result::Result<Loaded, String> {
 
 fn selects(f: &Filter, e: &Entry, facts: &Facts) -> bool {
     (f.language_content || !e.ours)
-        && (f.types.is_empty() || f.types.iter().any(|t| *t == e.kind))
+        && (f.types.is_empty() || f.types.contains(&e.kind))
         && (f.spec_versions.is_empty() || f.spec_versions.contains(&e.spec_version))
         && f.added_after.is_none_or(|t| facts.added > t)
         && if f.versions.is_empty() {

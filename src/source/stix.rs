@@ -184,7 +184,12 @@ impl RawObjects {
 
 impl std::fmt::Debug for RawObjects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RawObjects({} objects, {} bytes)", self.len(), self.bytes.len())
+        write!(
+            f,
+            "RawObjects({} objects, {} bytes)",
+            self.len(),
+            self.bytes.len()
+        )
     }
 }
 

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use attack_kb::explain::Lang;
-use attack_kb::index::stix_store::{Collection, Entry, Filter, Page, StixStore, Version, timestamp};
+use attack_kb::index::stix_store::{
+    Collection, Entry, Filter, Page, StixStore, Version, timestamp,
+};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -69,7 +71,11 @@ fn accepted(headers: &HeaderMap) -> Option<Answer> {
         let mut parts = range.split(';').map(|p| p.trim().to_ascii_lowercase());
         let media = parts.next().unwrap_or_default();
         let params: Vec<String> = parts.map(|p| p.replace(' ', "")).collect();
-        if params.iter().any(|p| p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000") {
+        let refused = params
+            .iter()
+            .filter_map(|p| p.strip_prefix("q="))
+            .any(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0));
+        if refused {
             continue;
         }
         let version = params.iter().find_map(|p| p.strip_prefix("version="));
@@ -376,10 +382,7 @@ fn selection(
             .unwrap_or_default()
     };
     let bad = |what: &str, value: &str, en: &str, ja: &str| {
-        TaxiiError::bad_request(
-            lang,
-            format!("{what}={value:?}: {}", lang.pick(en, ja)),
-        )
+        TaxiiError::bad_request(lang, format!("{what}={value:?}: {}", lang.pick(en, ja)))
     };
     let mut filter = Filter {
         spec_versions: list("match[spec_version]"),
@@ -444,7 +447,12 @@ fn selection(
 }
 
 /// The date-added headers of a page, and its `more`/`next` members.
-fn paged(page: &Page) -> (Vec<(HeaderName, HeaderValue)>, serde_json::Map<String, serde_json::Value>) {
+fn paged(
+    page: &Page,
+) -> (
+    Vec<(HeaderName, HeaderValue)>,
+    serde_json::Map<String, serde_json::Value>,
+) {
     let mut headers = Vec::new();
     let first = page.entries.first().map(|e| &e.date_added);
     let last = page.entries.last().map(|e| &e.date_added);
@@ -508,13 +516,16 @@ fn read(
                     lang,
                     match lang {
                         Lang::En => format!("the collection {} holds no object {id}", c.title),
-                        Lang::Ja => format!("コレクション {} にオブジェクト {id} はありません", c.title),
+                        Lang::Ja => {
+                            format!("コレクション {} にオブジェクト {id} はありません", c.title)
+                        }
                     },
                 ));
             }
             filter.ids = vec![id.to_string()];
         }
-        let page = guarded(|| store.page(&c.id, &filter, start, limit)).map_err(|e| failed(lang, e))?;
+        let page =
+            guarded(|| store.page(&c.id, &filter, start, limit)).map_err(|e| failed(lang, e))?;
         answer(store, &page).map_err(|e| failed(lang, e))
     };
     run().unwrap_or_else(IntoResponse::into_response)
@@ -537,9 +548,15 @@ async fn object(
     headers: HeaderMap,
     p: Params,
 ) -> Response {
-    read(&state, &c, p, &headers, Takes::Versions, Some(&id), |store, page| {
-        envelope(store, &c, page)
-    })
+    read(
+        &state,
+        &c,
+        p,
+        &headers,
+        Takes::Versions,
+        Some(&id),
+        |store, page| envelope(store, &c, page),
+    )
 }
 
 async fn versions(
@@ -548,9 +565,15 @@ async fn versions(
     headers: HeaderMap,
     p: Params,
 ) -> Response {
-    read(&state, &c, p, &headers, Takes::SpecVersion, Some(&id), |_, page| {
-        listing(page, "versions", |e| e.version.clone().into())
-    })
+    read(
+        &state,
+        &c,
+        p,
+        &headers,
+        Takes::SpecVersion,
+        Some(&id),
+        |_, page| listing(page, "versions", |e| e.version.clone().into()),
+    )
 }
 
 async fn manifest(
@@ -580,7 +603,11 @@ fn listing(
     let (headers, mut members) = paged(page);
     members.insert(
         member.into(),
-        page.entries.iter().map(|e| item(e)).collect::<Vec<_>>().into(),
+        page.entries
+            .iter()
+            .map(|e| item(e))
+            .collect::<Vec<_>>()
+            .into(),
     );
     let mut resp = axum::Json(members).into_response();
     resp.headers_mut().extend(headers);
