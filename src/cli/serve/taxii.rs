@@ -345,14 +345,21 @@ fn request(p: Params, headers: &HeaderMap) -> Result<(HashMap<String, String>, L
             let lang = lang_of(&p, headers);
             Ok((p, lang))
         }
-        Err(e) => Err(TaxiiError::bad_request(
-            lang_of(&HashMap::new(), headers),
-            e.body_text(),
-        )),
+        Err(e) => {
+            let lang = lang_of(&HashMap::new(), headers);
+            let why = lang.pick(
+                "the query string cannot be read",
+                "クエリ文字列を読み取れません",
+            );
+            Err(TaxiiError::bad_request(
+                lang,
+                format!("{why}: {}", e.body_text()),
+            ))
+        }
     }
 }
 
-/// Which filters an endpoint takes (TAXII 2.1 section 3.4.2 and each endpoint's table).
+/// Which filters an endpoint takes (TAXII 2.1's table of URL parameters for each endpoint).
 #[derive(Clone, Copy, PartialEq)]
 enum Takes {
     /// Get Objects and Get Manifest: id, type, version, spec_version.
@@ -432,6 +439,8 @@ fn selection(
             }
         },
     };
+    // `next` is the position in the selection where the page starts: stateless, so it needs no
+    // session store and survives a reload (which may shift it if the collection changed).
     let start = match p.get("next") {
         None => 0,
         Some(n) => n.parse::<usize>().map_err(|_| {
