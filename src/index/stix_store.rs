@@ -336,8 +336,9 @@ struct Loaded {
     /// Per entry: its version and date added as times, and whether it is the first and the
     /// last version of its object in the collection.
     facts: Vec<Facts>,
-    /// Entry positions by object ID.
-    by_id: HashMap<String, Vec<usize>>,
+    /// Entry positions sorted by object ID (then position): the versions of one object lie
+    /// together. Smaller than a map of ID copies, for 25,000 entries just as quick.
+    by_id: Vec<u32>,
     bytes: memmap2::Mmap,
 }
 
@@ -400,9 +401,7 @@ impl StixStore {
     /// True when the collection holds an object with this ID (ours only when asked for).
     pub fn contains(&self, collection: &str, id: &str, ours: bool) -> Result<bool> {
         let l = self.loaded(collection)?;
-        Ok(l.by_id
-            .get(id)
-            .is_some_and(|at| at.iter().any(|&i| ours || !l.entries[i].ours)))
+        Ok(l.versions(id).any(|i| ours || !l.entries[i].ours))
     }
 
     /// The entries `filter` selects, `limit` of them from position `start` of the selection.
@@ -417,13 +416,7 @@ impl StixStore {
         let candidates: Box<dyn Iterator<Item = usize>> = if filter.ids.is_empty() {
             Box::new(0..l.entries.len())
         } else {
-            let mut at: Vec<usize> = filter
-                .ids
-                .iter()
-                .filter_map(|id| l.by_id.get(id))
-                .flatten()
-                .copied()
-                .collect();
+            let mut at: Vec<usize> = filter.ids.iter().flat_map(|id| l.versions(id)).collect();
             at.sort_unstable();
             at.dedup();
             Box::new(at.into_iter())
@@ -478,10 +471,8 @@ fn load(c: &Opened) -> std::result::Result<Loaded, String> {
     // SAFETY: a generation's files are never written again once built (a rebuild writes a new
     // generation beside it), so the mapping does not change under the reader.
     let bytes = unsafe { memmap2::Mmap::map(&c.objects) }.map_err(|e| damaged(e.to_string()))?;
-    let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        by_id.entry(e.id.clone()).or_default().push(i);
-    }
+    let mut by_id: Vec<u32> = (0..entries.len() as u32).collect();
+    by_id.sort_by(|&a, &b| entries[a as usize].id.cmp(&entries[b as usize].id));
     let epoch = SystemTime::UNIX_EPOCH;
     let mut facts: Vec<Facts> = entries
         .iter()
@@ -492,9 +483,10 @@ fn load(c: &Opened) -> std::result::Result<Loaded, String> {
             last: false,
         })
         .collect();
-    for at in by_id.values() {
-        let newest = at.iter().copied().max_by_key(|&i| facts[i].version);
-        let oldest = at.iter().copied().min_by_key(|&i| facts[i].version);
+    for same in by_id.chunk_by(|&a, &b| entries[a as usize].id == entries[b as usize].id) {
+        let at = same.iter().map(|&i| i as usize);
+        let newest = at.clone().max_by_key(|&i| facts[i].version);
+        let oldest = at.min_by_key(|&i| facts[i].version);
         if let (Some(n), Some(o)) = (newest, oldest) {
             facts[n].last = true;
             facts[o].first = true;
@@ -506,6 +498,19 @@ fn load(c: &Opened) -> std::result::Result<Loaded, String> {
         by_id,
         bytes,
     })
+}
+
+impl Loaded {
+    /// The positions of the versions of object `id`.
+    fn versions<'a>(&'a self, id: &'a str) -> impl Iterator<Item = usize> + 'a {
+        let from = self
+            .by_id
+            .partition_point(|&i| self.entries[i as usize].id.as_str() < id);
+        self.by_id[from..]
+            .iter()
+            .map(|&i| i as usize)
+            .take_while(move |&i| self.entries[i].id == id)
+    }
 }
 
 fn selects(f: &Filter, e: &Entry, facts: &Facts) -> bool {
