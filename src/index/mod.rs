@@ -6,6 +6,7 @@
 //! ```text
 //! index/CURRENT          name of the live generation (replaced by rename: atomic)
 //! index/gen-<time>-<pid>/ tantivy files + manifest.json + redirects.json + KB-GENERATION
+//!                        + the bundles' STIX objects as written (stix-*, see stix_store.rs)
 //! ```
 //!
 //! A rebuild writes a new generation beside the live one and then points CURRENT at it, so a
