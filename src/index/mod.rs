@@ -6,6 +6,7 @@
 //! ```text
 //! index/CURRENT          name of the live generation (replaced by rename: atomic)
 //! index/gen-<time>-<pid>/ tantivy files + manifest.json + redirects.json + KB-GENERATION
+//!                        + the bundles' STIX objects as written (stix-*, see stix_store.rs)
 //! ```
 //!
 //! A rebuild writes a new generation beside the live one and then points CURRENT at it, so a
@@ -16,6 +17,7 @@
 pub mod analysis;
 pub mod pack;
 mod readonly;
+pub mod stix_store;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -33,7 +35,7 @@ use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
 const EXPLAIN_FILE: &str = "explain.json";
@@ -156,6 +158,8 @@ pub struct KbIndex {
     /// explain.json, read on first use (a search never needs it).
     explain: std::sync::OnceLock<ExplainData>,
     explain_text: String,
+    /// The bundles' STIX objects as written (for TAXII), read on first use.
+    stix: stix_store::StixStore,
 }
 
 impl KbIndex {
@@ -239,6 +243,8 @@ impl KbIndex {
         })?;
         // Parsed on first use: a search never needs it.
         let explain_text = read_json(EXPLAIN_FILE)?;
+        let stix = stix_store::StixStore::open(&dir)
+            .map_err(|e| damaged(root, &dir, &format!("has no readable STIX objects ({e})")))?;
         Ok(KbIndex {
             index,
             reader,
@@ -249,6 +255,7 @@ impl KbIndex {
             _held: held,
             explain: std::sync::OnceLock::new(),
             explain_text,
+            stix,
         })
     }
 
@@ -263,6 +270,11 @@ impl KbIndex {
             ))
         })?;
         Ok(self.explain.get_or_init(|| d))
+    }
+
+    /// The STIX objects of the indexed bundles, by collection.
+    pub fn stix(&self) -> &stix_store::StixStore {
+        &self.stix
     }
 
     /// Revoked IDs and their replacements.
@@ -546,6 +558,10 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
     std::fs::write(&dp, to_json(&kb.deprecated)?).map_err(|e| written(&dp, e))?;
     let ep = dir.join(EXPLAIN_FILE);
     std::fs::write(&ep, to_json(&kb.explain)?).map_err(|e| written(&ep, e))?;
+    stix_store::write(kb, dir).map_err(|e| match e {
+        Error::Io { path, source } => written(&path, source),
+        e => e,
+    })?;
     let manifest = Manifest {
         kb_version: env!("CARGO_PKG_VERSION").to_string(),
         schema_version: SCHEMA_VERSION,

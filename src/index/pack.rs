@@ -21,7 +21,8 @@ use super::{Manifest, SCHEMA_VERSION};
 use crate::{Error, Result};
 
 const ROOT: &str = "attack-kb";
-/// Refused beyond this: an index is ~15 MB, so a bundle that unpacks to more is not one of ours.
+/// Refused beyond this: an index is ~70 MB with the bundles' STIX objects, so a bundle that
+/// unpacks to more is not one of ours.
 const MAX_UNPACKED: u64 = 2 << 30;
 /// Files tantivy or kb write for their own bookkeeping, not part of the index.
 const SKIPPED: [&str; 3] = [".tantivy-meta.lock", ".tantivy-writer.lock", "SWAPPED"];

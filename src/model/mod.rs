@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::curated::{Alert, Binary, Curated, Event};
 use crate::source::grammar::ExplainData;
-use crate::source::stix::{Bundle, LogSource, MutableElement, SourceInfo, StixObject};
+use crate::source::stix::{Bundle, LogSource, MutableElement, RawObjects, SourceInfo, StixObject};
 
 pub mod lint;
 
@@ -166,6 +166,10 @@ pub struct Entity {
     pub id: String,
     pub kind: Kind,
     pub name: String,
+    /// The STIX ID of the ATT&CK object (none for curated entries): what STIX content about it
+    /// (the Japanese language-content objects) points at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stix_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_ja: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -240,6 +244,7 @@ impl Entity {
             id: id.to_string(),
             kind,
             name: name.to_string(),
+            stix_id: None,
             name_ja: None,
             aliases: Vec::new(),
             aliases_ja: Vec::new(),
@@ -299,6 +304,18 @@ pub struct Kb {
     pub curated: String,
     /// What `kb explain` reads besides the catalogue entries.
     pub explain: ExplainData,
+    /// The objects of each bundle indexed, as written, for the STIX store.
+    pub raw: Vec<RawBundle>,
+}
+
+/// One indexed bundle's objects as written.
+#[derive(Debug)]
+pub struct RawBundle {
+    /// enterprise-attack, mobile-attack or ics-attack.
+    pub domain: String,
+    /// The ID of the bundle's x-mitre-collection object, when it has one (STIX 2.1 bundles).
+    pub collection: Option<String>,
+    pub objects: RawObjects,
 }
 
 impl Kb {
@@ -338,6 +355,15 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         kb.warnings.extend(b.warnings);
         let domain = b.info.domain.clone();
         kb.sources.push(b.info);
+        kb.raw.push(RawBundle {
+            domain: domain.clone(),
+            collection: b
+                .objects
+                .iter()
+                .find(|o| o.kind == "x-mitre-collection")
+                .map(|o| o.id.clone()),
+            objects: b.raw,
+        });
         for o in b.objects {
             match o.kind.as_str() {
                 "relationship" => relationships.push(o),
@@ -408,6 +434,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
             _ => name.to_string(),
         };
         let mut e = Entity::new(&id, kind, &name);
+        e.stix_id = Some(o.id.clone());
         e.description = crate::text::clean_description(o.description.as_deref().unwrap_or(""));
         e.aliases = o
             .aliases

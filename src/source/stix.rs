@@ -155,6 +155,42 @@ pub struct Bundle {
     pub objects: Vec<StixObject>,
     /// Objects that could not be read, one line each: skipped, the rest still loads.
     pub warnings: Vec<String>,
+    /// Every object of the bundle exactly as written, for serving them again (TAXII).
+    pub raw: RawObjects,
+}
+
+/// The bytes of a bundle and where each of its objects lies in them: an object's JSON as the
+/// bundle wrote it (key order, spacing, escapes), without copying it out object by object.
+#[derive(Default)]
+pub struct RawObjects {
+    bytes: Vec<u8>,
+    spans: Vec<std::ops::Range<usize>>,
+}
+
+impl RawObjects {
+    /// The JSON text of each object, in bundle order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().map(|s| &self.bytes[s.clone()])
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+impl std::fmt::Debug for RawObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RawObjects({} objects, {} bytes)",
+            self.len(),
+            self.bytes.len()
+        )
+    }
 }
 
 #[derive(Deserialize)]
@@ -173,8 +209,7 @@ pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
 
 /// Reads a `.json` bundle, or the one `.json` inside a `.zip`.
 pub fn read_bundle(path: &Path) -> Result<Bundle> {
-    let bytes = read_bytes(path)?;
-    parse_bundle(path, &bytes)
+    parse_owned(path, read_bytes(path)?)
 }
 
 /// A regular file of at most [`MAX_BUNDLE_BYTES`].
@@ -249,6 +284,19 @@ fn too_large(what: &str) -> Error {
 /// Parses bundle bytes. Malformed JSON fails with its line and column; an object that lacks a
 /// field kb needs is skipped with a warning.
 pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
+    parse_owned(path, bytes.to_vec())
+}
+
+/// [`parse_bundle`] keeping `bytes` as the bundle's [`RawObjects`] (no copy of a 40 MB file).
+fn parse_owned(path: &Path, bytes: Vec<u8>) -> Result<Bundle> {
+    let (mut bundle, spans) = parse_spans(path, &bytes)?;
+    bundle.raw = RawObjects { bytes, spans };
+    Ok(bundle)
+}
+
+/// The parse itself; the bundle it returns has no raw objects yet, only their spans in `bytes`.
+fn parse_spans(path: &Path, bytes: &[u8]) -> Result<(Bundle, Vec<std::ops::Range<usize>>)> {
+    let base = bytes.as_ptr() as usize;
     let json_err = |e: serde_json::Error| {
         // serde_json's message ends with the position, which Error::Json prints already.
         let message = e.to_string();
@@ -381,11 +429,22 @@ pub fn parse_bundle(path: &Path, bytes: &[u8]) -> Result<Bundle> {
         objects: objects.len(),
         newest: objects.iter().filter_map(|o| o.modified.clone()).max(),
     };
-    Ok(Bundle {
+    // RawValue borrows from `bytes`: its position there is the object's span.
+    let spans = raw
+        .objects
+        .iter()
+        .map(|o| {
+            let start = o.get().as_ptr() as usize - base;
+            start..start + o.get().len()
+        })
+        .collect();
+    let bundle = Bundle {
         info,
         objects,
         warnings,
-    })
+        raw: RawObjects::default(),
+    };
+    Ok((bundle, spans))
 }
 
 /// Above this share of unreadable objects of one type, a bundle is refused rather than indexed

@@ -138,10 +138,16 @@ impl Drop for Server {
 
 /// `kb GLOBAL… serve --listen 127.0.0.1:0 EXTRA…`
 pub fn serve_with(global: &[&str], extra: &[&str]) -> Server {
+    serve_env(global, extra, &[])
+}
+
+/// [`serve_with`] with these environment variables set (`KB_CACHE` for a `--bundle`).
+pub fn serve_env(global: &[&str], extra: &[&str], env: &[(&str, &Path)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kb"))
         .args(global)
         .args(["serve", "--listen", "127.0.0.1:0", "--request-timeout", "2"])
         .args(extra)
+        .envs(env.iter().copied())
         .env_remove("KB_ATTACK")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())

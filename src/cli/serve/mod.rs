@@ -1,6 +1,7 @@
 //! `kb serve`: the library's search, show, explain and Navigator layers over HTTP, for SOAR
 //! playbooks, SIEM enrichment, chat bots and colleagues' browsers. A versioned JSON API with the
-//! CLI's shapes, a server-rendered page (no JavaScript), the MCP endpoint of `kb mcp` at `/mcp`
+//! CLI's shapes, a read-only TAXII 2.1 server of the indexed STIX objects, a server-rendered
+//! page (no JavaScript), the MCP endpoint of `kb mcp` at `/mcp`
 //! for loopback peers, Prometheus metrics, structured access logs, and reload without downtime:
 //! the opened index sits behind an `ArcSwap`, so a request in flight finishes on the index it
 //! started with while the next one gets the new index. Owns no search logic: every answer is a
@@ -9,6 +10,7 @@
 mod mcp_http;
 mod metrics;
 mod page;
+mod taxii;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -51,6 +53,10 @@ pub struct ServeArgs {
     /// Seconds a request may take, reading its body included, before it is answered 408.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     request_timeout: u64,
+    /// Also serve kb's Japanese names and summaries in the TAXII collections, as STIX 2.1
+    /// language-content objects (lang "ja") pointing at the ATT&CK objects.
+    #[arg(long)]
+    taxii_ja: bool,
 }
 
 /// One line on stderr; a closed stderr is no reason for the server to stop (eprintln! panics).
@@ -71,7 +77,7 @@ pub enum Source {
 /// Caps that keep one request cheap whatever it asks.
 const MAX_QUERY: usize = 4096;
 pub(crate) const MAX_LIMIT: usize = 100;
-const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) struct Loaded {
     pub kb: KbIndex,
@@ -108,6 +114,8 @@ pub(crate) struct AppState {
     source: Source,
     pub metrics: metrics::Metrics,
     access_log: bool,
+    /// TAXII collections also hold our Japanese language-content objects.
+    taxii_ja: bool,
 }
 
 pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
@@ -124,6 +132,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
         source,
         metrics: metrics::Metrics::default(),
         access_log: !args.no_access_log,
+        taxii_ja: args.taxii_ja,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -131,7 +140,10 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Other(e.to_string()))?;
-    log!("kb: serving on http://{addr}/ (API under /v1, MCP at /mcp, metrics at /metrics)");
+    log!(
+        "kb: serving on http://{addr}/ (API under /v1, TAXII 2.1 at /taxii2/, MCP at /mcp, \
+         metrics at /metrics)"
+    );
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
         tokio::spawn(watch(state.clone()));
@@ -195,6 +207,7 @@ pub(crate) fn router(
         ));
     let mut app = api
         .merge(pages)
+        .merge(taxii::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(valid_query))
@@ -322,7 +335,11 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -366,7 +383,7 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
+pub(crate) type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
 
 pub(crate) fn params(p: Params) -> std::result::Result<HashMap<String, String>, ApiError> {
     p.map(|Query(m)| m)
