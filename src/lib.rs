@@ -6,9 +6,11 @@
 //! * [`model`] links them into one in-memory knowledge base of [`model::Entity`] values;
 //! * [`index`] writes that knowledge base into a tantivy index and opens it again;
 //! * [`query`] answers searches and lookups over an opened index: plain functions that any frontend
-//!   (the `kb` CLI, an HTTP server, another program) calls.
+//!   (the `kb` CLI, an HTTP server, another program) calls;
+//! * [`diff`] compares two ATT&CK releases, straight from their bundles.
 
 pub mod cmdline;
+pub mod diff;
 pub mod error;
 pub mod explain;
 pub mod index;

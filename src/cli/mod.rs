@@ -2,6 +2,7 @@
 //! and prints. Owns no search or ranking logic.
 
 mod render;
+mod render_diff;
 mod render_explain;
 mod serve;
 
@@ -9,6 +10,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use attack_kb::diff;
 use attack_kb::explain;
 use attack_kb::index::{self, KbIndex, Manifest};
 use attack_kb::model::{self, Kind};
@@ -64,6 +66,9 @@ enum Command {
     Pack(PackArgs),
     /// Serve search, show and explain over HTTP: a JSON API and a web page.
     Serve(serve::ServeArgs),
+    /// What changed between two ATT&CK releases: techniques added, revoked, deprecated,
+    /// renamed, moved; tactics, platforms, descriptions; groups, software and more.
+    Diff(DiffArgs),
 }
 
 #[derive(Args)]
@@ -125,6 +130,36 @@ struct ExplainArgs {
     /// input (each line is explained in turn).
     #[arg(required = true, num_args = 1..)]
     line: Vec<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The older release: a bundle (.json or .zip), or a version the known bundles hold (17.1).
+    old: String,
+    /// The newer release, given the same way.
+    new: String,
+    /// enterprise, mobile or ics: which domain's releases, where both versions exist for
+    /// several.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Also list the relationships this group (G0016) gained or lost; repeatable.
+    #[arg(long)]
+    group: Vec<String>,
+    /// Also list the relationships this software (S0002) gained or lost; repeatable.
+    #[arg(long)]
+    software: Vec<String>,
+    /// Where versions are looked up: bundles or folders of them; repeatable. Default:
+    /// $KB_ATTACK, then the data folder.
+    #[arg(long)]
+    attack: Vec<PathBuf>,
+    /// Print a Markdown change log (every object listed).
+    #[arg(long, conflicts_with = "json")]
+    markdown: bool,
+    /// List every changed object (long lists are cut at 15 otherwise).
+    #[arg(long)]
+    all: bool,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -370,6 +405,37 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Serve(a) => {
             let kb = open_or_build(cli)?;
             serve::run(a, kb, index_source(cli))
+        }
+        Command::Diff(a) => {
+            let sources = service::Sources {
+                attack: a.attack.clone(),
+                kb_dir: None,
+            };
+            let [old, new] = service::find_releases(
+                &places(cli),
+                &sources,
+                [&a.old, &a.new],
+                a.domain.as_deref(),
+            )?;
+            let focus = a
+                .group
+                .iter()
+                .map(|g| (Kind::Group, g.clone()))
+                .chain(a.software.iter().map(|s| (Kind::Software, s.clone())))
+                .collect();
+            let d =
+                diff::compare_files(&old, &new, &Curated::embedded()?, &diff::Options { focus })?;
+            if a.out.json {
+                print_json(&d)?;
+            } else {
+                let style = if a.markdown {
+                    render_diff::Style::Markdown
+                } else {
+                    render_diff::Style::Text
+                };
+                emit(|out| render_diff::diff(out, &d, lang(a.out.lang), style, a.all))?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Info(o) => {
             let kb = KbIndex::open(&index_root(cli)?)?;

@@ -582,26 +582,17 @@ struct Filter {
     tactics: Option<Vec<String>>,
 }
 
-const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];
-
 impl Filter {
     fn resolve(kb: &KbIndex, searcher: &Searcher, req: &SearchRequest) -> Result<Filter> {
         let domain = match &req.domain {
             None => None,
             Some(d) => {
-                let d = d.trim().to_ascii_lowercase();
-                let d = if d.ends_with("-attack") {
-                    d
-                } else {
-                    format!("{d}-attack")
-                };
-                if !DOMAINS.contains(&d.as_str()) {
+                let Some(d) = crate::source::stix::parse_domain(d) else {
                     return Err(Error::NotFound(format!(
-                        "no ATT&CK domain is called {:?}; use enterprise, mobile or ics",
-                        req.domain.as_deref().unwrap_or("")
+                        "no ATT&CK domain is called {d:?}; use enterprise, mobile or ics"
                     )));
-                }
-                Some(d)
+                };
+                Some(d.to_string())
             }
         };
         let tactics = match &req.tactic {
