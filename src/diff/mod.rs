@@ -245,6 +245,19 @@ impl<'a> Names<'a> {
             id,
         }
     }
+
+    /// An object present in both releases, as the new one has it, under the ID one of them
+    /// gives: data components had none before v18, whichever way the releases are compared.
+    fn to_ref_pair(&self, old: &StixObject, new: &StixObject) -> Ref {
+        let mut r = self.to_ref(new);
+        if !new.has_attack_id()
+            && let Some(id) = old.attack_id().filter(|_| old.has_attack_id())
+        {
+            r.name_ja = self.0.get(id.as_str()).map(|s| s.to_string());
+            r.id = id;
+        }
+        r
+    }
 }
 
 /// One release, indexed for the comparison.
@@ -388,7 +401,7 @@ fn compare_kind(kind: Kind, old: &Release, new: &Release, names: &Names) -> Kind
                     .and_then(|t| new.objects.get(t))
                     .map(|t| names.to_ref(t));
                 d.revoked.push(Revoked {
-                    item: names.to_ref(n),
+                    item: names.to_ref_pair(o, n),
                     replaced_by,
                 });
             }
@@ -396,13 +409,13 @@ fn compare_kind(kind: Kind, old: &Release, new: &Release, names: &Names) -> Kind
         }
         if n.x_mitre_deprecated {
             if !o.x_mitre_deprecated {
-                d.deprecated.push(names.to_ref(n));
+                d.deprecated.push(names.to_ref_pair(o, n));
             }
             continue;
         }
         if o.is_live() && o.name != n.name {
             d.renamed.push(Renamed {
-                item: names.to_ref(n),
+                item: names.to_ref_pair(o, n),
                 old_name: o.name.clone().unwrap_or_default(),
             });
         }
@@ -415,7 +428,7 @@ fn compare_kind(kind: Kind, old: &Release, new: &Release, names: &Names) -> Kind
             &crate::text::clean_description(n.description.as_deref().unwrap_or("")),
         );
         d.changed.push(Changed {
-            item: names.to_ref(n),
+            item: names.to_ref_pair(o, n),
             level,
             old_version: version_text(o),
             new_version: version_text(n),

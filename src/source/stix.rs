@@ -119,6 +119,13 @@ impl StixObject {
         }
     }
 
+    /// Whether the bundle gives its ATT&CK ID (a made-up `dc-…` one does not count).
+    pub fn has_attack_id(&self) -> bool {
+        self.mitre_ref()
+            .and_then(|r| r.external_id.as_ref())
+            .is_some()
+    }
+
     pub fn url(&self) -> Option<&str> {
         self.mitre_ref().and_then(|r| r.url.as_deref())
     }

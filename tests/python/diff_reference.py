@@ -13,6 +13,7 @@ target/) with symlinks. Printed:
              focus object, read from diff_stix's own STIX stores
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -33,12 +34,14 @@ def main():
             os.remove(link)
         os.symlink(os.path.abspath(path), link)
 
-    diff = DiffStix(
-        domains=[DOMAIN],
-        old=os.path.join(scratch, "old"),
-        new=os.path.join(scratch, "new"),
-    )
-    changes = diff.get_changes_dict()[DOMAIN]
+    # Its progress bars go to standard output, which carries the answer: sent to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        diff = DiffStix(
+            domains=[DOMAIN],
+            old=os.path.join(scratch, "old"),
+            new=os.path.join(scratch, "new"),
+        )
+        changes = diff.get_changes_dict()[DOMAIN]
 
     sections, described = {}, {}
     renamed, platforms, tactics = set(), set(), set()
