@@ -214,15 +214,26 @@ pub fn find_releases(
         })?),
         None => None,
     };
+    // A version is `18.1` or `v18.1`; anything that names a file is a path.
     let is_path = |spec: &str| {
-        let p = Path::new(spec);
-        p.exists()
-            || p.extension().is_some() && !spec.chars().all(|c| c.is_ascii_digit() || c == '.')
+        let lower = spec.to_ascii_lowercase();
+        Path::new(spec).is_file()
+            || spec.contains(std::path::is_separator)
+            || lower.ends_with(".json")
+            || lower.ends_with(".zip")
     };
     // (domain, version, path) of every known bundle, read only when its name does not say.
     let mut known: Vec<(String, String, PathBuf)> = Vec::new();
     if !specs.iter().all(|s| is_path(s)) {
-        let files = source::bundle_files(&source_paths(places, s)?)?;
+        let paths = source_paths(places, s).map_err(|e| match e {
+            Error::NoSources(why) => Error::Other(format!(
+                "a version is looked up among the known bundles, and there are none ({why}); \
+                 give the bundles' paths, or --attack FOLDER, or fetch them with `kb fetch \
+                 --version X.Y`"
+            )),
+            e => e,
+        })?;
+        let files = source::bundle_files(&paths)?;
         for f in files {
             let named = stix::domain_in_name(&f).zip(stix::version_in_name(&f));
             let (d, v) = match named {
@@ -242,47 +253,34 @@ pub fn find_releases(
             .filter(|(d, v, _)| v == spec && domain.is_none_or(|want| d == want))
             .collect()
     };
-    let domains_of = |spec: &str| -> BTreeSet<String> {
-        if is_path(spec) {
-            stix::domain_in_name(Path::new(spec))
-                .map(|d| d.to_string())
-                .into_iter()
-                .collect()
-        } else {
-            matches(spec)
-                .into_iter()
-                .map(|(d, _, _)| d.clone())
-                .collect()
-        }
-    };
+    // Without --domain: the one domain every side can be (a version's bundles, a path's name).
     let chosen: Option<String> = match domain {
         Some(d) => Some(d.to_string()),
         None => {
-            let version_sides: Vec<BTreeSet<String>> = specs
-                .iter()
-                .filter(|s| !is_path(s))
-                .map(|s| domains_of(s))
-                .collect();
-            let path_sides: BTreeSet<String> = specs
-                .iter()
-                .filter(|s| is_path(s))
-                .flat_map(|s| domains_of(s))
-                .collect();
-            let mut common: BTreeSet<String> = version_sides.iter().skip(1).fold(
-                version_sides.first().cloned().unwrap_or_default(),
-                |a, b| a.intersection(b).cloned().collect(),
-            );
-            if !path_sides.is_empty() {
-                common.retain(|d| path_sides.contains(d));
+            let mut common: Option<BTreeSet<String>> = None;
+            for spec in specs {
+                let can_be: BTreeSet<String> = if is_path(spec) {
+                    match stix::domain_in_name(Path::new(spec)) {
+                        Some(d) => [d.to_string()].into(),
+                        None => continue,
+                    }
+                } else {
+                    matches(spec).into_iter().map(|(d, _, _)| d.clone()).collect()
+                };
+                common = Some(match common {
+                    None => can_be,
+                    Some(c) => c.intersection(&can_be).cloned().collect(),
+                });
             }
-            match common.len() {
-                0 => None,
-                1 => common.into_iter().next(),
-                _ => {
+            let common: Vec<String> = common.unwrap_or_default().into_iter().collect();
+            match common.as_slice() {
+                [one] => Some(one.clone()),
+                [] => None,
+                several => {
                     return Err(Error::Other(format!(
                         "both releases exist for several domains ({}); choose one with --domain \
                          enterprise|mobile|ics",
-                        common.into_iter().collect::<Vec<_>>().join(", ")
+                        several.join(", ")
                     )));
                 }
             }

@@ -37,7 +37,8 @@ impl Out<'_> {
 
     fn heading(&mut self, level: usize, text: &str) -> io::Result<()> {
         match self.style {
-            Style::Markdown => writeln!(self.w, "\n{} {text}\n", "#".repeat(level)),
+            // Every block under a heading opens with its own blank line.
+            Style::Markdown => writeln!(self.w, "\n{} {text}", "#".repeat(level)),
             Style::Text if level <= 2 => writeln!(self.w, "\n{text}\n{}", "=".repeat(40)),
             Style::Text => writeln!(self.w, "\n{text}"),
         }
@@ -52,7 +53,7 @@ impl Out<'_> {
         let cut = self.style == Style::Text && !self.all;
         match self.style {
             Style::Markdown => writeln!(self.w, "\n**{title}**\n")?,
-            Style::Text => writeln!(self.w, "  {title}:")?,
+            Style::Text => writeln!(self.w, "\n  {title}:")?,
         }
         let shown = if cut {
             MAX_LIST.min(items.len())
@@ -167,11 +168,8 @@ pub fn diff(w: &mut dyn Write, d: &Diff, lang: Lang, style: Style, all: bool) ->
         let added: Vec<String> = f.added.iter().map(|l| link(&o, l)).collect();
         let dropped: Vec<String> = f.dropped.iter().map(|l| link(&o, l)).collect();
         if added.is_empty() && dropped.is_empty() {
-            let none = o.t(
-                "  no relationship came or went",
-                "  関係の追加・削除はありません",
-            );
-            writeln!(o.w, "{none}")?;
+            let none = o.t("no relationship came or went", "関係の追加・削除はありません");
+            writeln!(o.w, "\n  {none}")?;
         }
         let (a, r) = (o.t("added", "追加"), o.t("dropped", "削除"));
         o.list(a, &added)?;
@@ -221,11 +219,11 @@ fn summary(o: &mut Out, d: &Diff) -> io::Result<()> {
         .collect();
     if rows.is_empty() {
         let none = o.t("No differences.", "違いはありません。");
-        return writeln!(o.w, "{none}");
+        return writeln!(o.w, "\n{none}");
     }
     match o.style {
         Style::Markdown => {
-            writeln!(o.w, "| {kind_col} | {} |", head.join(" | "))?;
+            writeln!(o.w, "\n| {kind_col} | {} |", head.join(" | "))?;
             writeln!(o.w, "|---|{}", "---:|".repeat(head.len()))?;
             for (k, v) in &rows {
                 let cells: Vec<String> = v.iter().map(usize::to_string).collect();
