@@ -265,7 +265,10 @@ pub fn find_releases(
                         None => continue,
                     }
                 } else {
-                    matches(spec).into_iter().map(|(d, _, _)| d.clone()).collect()
+                    matches(spec)
+                        .into_iter()
+                        .map(|(d, _, _)| d.clone())
+                        .collect()
                 };
                 common = Some(match common {
                     None => can_be,

@@ -168,7 +168,10 @@ pub fn diff(w: &mut dyn Write, d: &Diff, lang: Lang, style: Style, all: bool) ->
         let added: Vec<String> = f.added.iter().map(|l| link(&o, l)).collect();
         let dropped: Vec<String> = f.dropped.iter().map(|l| link(&o, l)).collect();
         if added.is_empty() && dropped.is_empty() {
-            let none = o.t("no relationship came or went", "関係の追加・削除はありません");
+            let none = o.t(
+                "no relationship came or went",
+                "関係の追加・削除はありません",
+            );
             writeln!(o.w, "\n  {none}")?;
         }
         let (a, r) = (o.t("added", "追加"), o.t("dropped", "削除"));
