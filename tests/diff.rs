@@ -322,7 +322,8 @@ fn reversed_releases_swap_added_and_removed() {
 }
 
 /// A copy of 18.1 with what 17.1 → 18.1 lacks: T1053.005 moved under T1546 as T1546.019 and
-/// given Defense Evasion; T1218.011 revoked in favour of T1218.010; T1547.001 deprecated.
+/// given Defense Evasion; T1218.011 revoked in favour of T1574.001 (so moved to another parent
+/// by revocation); T1547.001 deprecated.
 fn edited_release() -> PathBuf {
     let text = std::fs::read_to_string(bundle(ENTERPRISE)).expect("bundle reads");
     let mut b: Value = serde_json::from_str(&text).expect("bundle parses");
@@ -340,7 +341,7 @@ fn edited_release() -> PathBuf {
             .to_string()
     };
     let (moved, parent) = (stix_of(objects, "T1053.005"), stix_of(objects, "T1546"));
-    let (revoked, by) = (stix_of(objects, "T1218.011"), stix_of(objects, "T1218.010"));
+    let (revoked, by) = (stix_of(objects, "T1218.011"), stix_of(objects, "T1574.001"));
     let deprecated = stix_of(objects, "T1547.001");
     for o in objects.iter_mut() {
         let id = o["id"].as_str().unwrap_or("").to_string();
@@ -384,18 +385,31 @@ fn revoked_deprecated_moved_and_retargeted_in_an_edited_release() {
             revoked["id"].as_str(),
             revoked["replaced_by"]["id"].as_str()
         ),
-        (Some("T1218.011"), Some("T1218.010"))
+        (Some("T1218.011"), Some("T1574.001"))
     );
     assert_eq!(
         ids(&t["deprecated"]),
         BTreeSet::from(["T1547.001".to_string()])
     );
     let m = &d["moved"].as_array().expect("moved")[..];
-    assert_eq!(m.len(), 1, "{m:?}");
-    assert_eq!(m[0]["id"], "T1546.019");
-    assert_eq!(m[0]["old_id"], "T1053.005");
-    assert_eq!(m[0]["old_parent"]["id"], "T1053");
-    assert_eq!(m[0]["new_parent"]["id"], "T1546");
+    let moves: Vec<(&str, &str, &str, &str, bool)> = m
+        .iter()
+        .map(|x| {
+            fn s(v: &Value) -> &str {
+                v.as_str().unwrap_or("")
+            }
+            let by = x["by_revocation"] == true;
+            let (from, to) = (s(&x["old_parent"]["id"]), s(&x["new_parent"]["id"]));
+            (s(&x["id"]), s(&x["old_id"]), from, to, by)
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("T1546.019", "T1053.005", "T1053", "T1546", false),
+            ("T1574.001", "T1218.011", "T1218", "T1574", true),
+        ]
+    );
     let tactics = &d["tactics"].as_array().expect("tactics")[..];
     assert_eq!(tactics.len(), 1);
     assert_eq!(tactics[0]["id"], "T1546.019");
@@ -421,7 +435,7 @@ fn revoked_deprecated_moved_and_retargeted_in_an_edited_release() {
     ]));
     assert!(
         text.lines()
-            .any(|l| l.contains("T1218.011 Rundll32") && l.contains("→ T1218.010 Regsvr32")),
+            .any(|l| l.contains("T1218.011 Rundll32") && l.contains("→ T1574.001 DLL")),
         "{text}"
     );
     assert!(text.contains("(was T1053.005): T1053 "), "{text}");

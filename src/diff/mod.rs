@@ -475,46 +475,33 @@ fn live_pairs<'a>(
 }
 
 fn moved(old: &Release, new: &Release, names: &Names) -> Vec<Moved> {
-    let parent_ref = |r: &Release, o: &StixObject| r.parent_of(o).map(|p| names.to_ref(p));
-    let mut out: Vec<Moved> = live_pairs(old, new)
-        .filter(|(o, n)| o.x_mitre_is_subtechnique && n.x_mitre_is_subtechnique)
-        .filter_map(|(o, n)| {
+    // (before, now, by revocation): one object in both, or a revoked one and its replacement.
+    let same = live_pairs(old, new).map(|(o, n)| (o, n, false));
+    let replaced = new
+        .of_kind(Kind::Technique)
+        .filter(|n| n.revoked)
+        .filter_map(|n| {
+            let o = old.objects.get(n.id.as_str()).filter(|o| o.is_live())?;
+            let to = new
+                .revoked_by
+                .get(n.id.as_str())
+                .and_then(|t| new.objects.get(t))?;
+            Some((*o, *to, true))
+        });
+    let mut out: Vec<Moved> = same
+        .chain(replaced)
+        .filter(|(o, n, _)| o.x_mitre_is_subtechnique && n.x_mitre_is_subtechnique)
+        .filter_map(|(o, n, by_revocation)| {
             let (op, np) = (old.parent_of(o), new.parent_of(n));
             (op.map(|p| &p.id) != np.map(|p| &p.id)).then(|| Moved {
                 item: names.to_ref(n),
                 old_id: o.attack_id().unwrap_or_default(),
-                old_parent: parent_ref(old, o),
-                new_parent: parent_ref(new, n),
-                by_revocation: false,
+                old_parent: op.map(|p| names.to_ref(p)),
+                new_parent: np.map(|p| names.to_ref(p)),
+                by_revocation,
             })
         })
         .collect();
-    // A sub-technique revoked now in favour of one under another technique moved as well.
-    for n in new.of_kind(Kind::Technique).filter(|n| n.revoked) {
-        let Some(o) = old.objects.get(n.id.as_str()).filter(|o| o.is_live()) else {
-            continue;
-        };
-        let Some(to) = new
-            .revoked_by
-            .get(n.id.as_str())
-            .and_then(|t| new.objects.get(t))
-        else {
-            continue;
-        };
-        let (op, np) = (old.parent_of(o), new.parent_of(to));
-        if o.x_mitre_is_subtechnique
-            && to.x_mitre_is_subtechnique
-            && op.map(|p| &p.id) != np.map(|p| &p.id)
-        {
-            out.push(Moved {
-                item: names.to_ref(to),
-                old_id: o.attack_id().unwrap_or_default(),
-                old_parent: parent_ref(old, o),
-                new_parent: parent_ref(new, to),
-                by_revocation: true,
-            });
-        }
-    }
     out.sort_by_key(|m| id_order(&m.item.id));
     out
 }
