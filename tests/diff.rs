@@ -496,6 +496,17 @@ fn versions_resolve_among_the_known_bundles() {
     assert_eq!(by_version["old"]["path"], by_path["old"]["path"]);
     assert_eq!(by_version["kinds"], by_path["kinds"]);
 
+    // A zipped bundle is a side like the plain one.
+    let zipped = scratch("diff-zip").join("enterprise-attack-17.1.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zipped).expect("create"));
+    z.start_file(ENTERPRISE_17, zip::write::SimpleFileOptions::default())
+        .expect("entry");
+    std::io::Write::write_all(&mut z, &std::fs::read(bundle(ENTERPRISE_17)).expect("read"))
+        .expect("write");
+    z.finish().expect("finish");
+    let from_zip = diff_json(&zipped, &bundle(ENTERPRISE), &[]);
+    assert_eq!(from_zip["kinds"], by_path["kinds"]);
+
     // 18.1 is there for three domains: which one is the user's to say.
     let o = kb(&["diff", "18.1", "18.1", "--attack", path(&dir)]);
     assert_eq!(o.status.code(), Some(1));
