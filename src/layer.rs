@@ -16,6 +16,7 @@ use crate::explain::{self, Lang};
 use crate::index::{KbIndex, StoredHit};
 use crate::model::{Entity, Kind, Ref, Rel};
 use crate::query::{self, SearchRequest};
+use crate::source::stix;
 use crate::text::truncate;
 use crate::{Error, Result};
 
@@ -428,10 +429,10 @@ fn columns<'a>(tactics: &'a [Ref], only: &[String]) -> Vec<&'a Ref> {
     }
 }
 
-/// The domain most picked techniques belong to (ties go to the first of [`query::DOMAINS`]).
+/// The domain most picked techniques belong to (ties go to the first of [`stix::DOMAINS`]).
 fn busiest_domain(picks: &Picks, techniques: &Techniques) -> String {
-    let mut best = (0, query::DOMAINS[0]);
-    for d in query::DOMAINS {
+    let mut best = (0, stix::DOMAINS[0]);
+    for d in stix::DOMAINS {
         let n = picks
             .0
             .iter()

@@ -9,8 +9,10 @@
 //!   (the `kb` CLI, an HTTP server, another program) calls;
 //! * [`layer`] turns a selection of techniques (a group's, a tactic's, explained command lines'…)
 //!   into an ATT&CK Navigator layer.
+//! * [`diff`] compares two ATT&CK releases, straight from their bundles.
 
 pub mod cmdline;
+pub mod diff;
 pub mod error;
 pub mod explain;
 pub mod index;

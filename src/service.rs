@@ -1,10 +1,12 @@
 //! Finding the sources and the index, the same way for every frontend (the `kb` command, `kb
 //! serve`): which bundles to read (`--attack`, `$KB_ATTACK`, the data folder), which kb/ files,
 //! where the index is (a folder or an unpacked `--bundle`), and opening it — building it first
-//! on the first use, or again from its own bundles when another kb version wrote it. Frontends
+//! on the first use, or again from its own bundles when another kb version wrote it; and the
+//! two releases `kb diff` compares. Frontends
 //! pass a sink for the notes a person should read and a progress callback; nothing here
 //! prints.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -192,4 +194,140 @@ fn open_or_plan(places: &Places, notes: Notes) -> Result<Plan> {
         ))),
         Err(e) => Err(e),
     }
+}
+
+/// The bundle of one side of `kb diff`: a path as given, or the release `spec` (`17.1`) of
+/// `domain` among the bundles kb knows (`--attack`, `$KB_ATTACK`, the data folder). Without a
+/// domain, the one both sides have (`kb diff 17.1 18.1` finds Enterprise where 17.1 is only
+/// Enterprise); where several are, the user chooses with `--domain`.
+pub fn find_releases(
+    places: &Places,
+    s: &Sources,
+    specs: [&str; 2],
+    domain: Option<&str>,
+) -> Result<[PathBuf; 2]> {
+    let domain = match domain {
+        Some(d) => Some(stix::parse_domain(d).ok_or_else(|| {
+            Error::NotFound(format!(
+                "no ATT&CK domain is called {d:?}; use enterprise, mobile or ics"
+            ))
+        })?),
+        None => None,
+    };
+    // A version is `18.1` or `v18.1`; anything that names a file is a path.
+    let is_path = |spec: &str| {
+        let lower = spec.to_ascii_lowercase();
+        Path::new(spec).is_file()
+            || spec.contains(std::path::is_separator)
+            || lower.ends_with(".json")
+            || lower.ends_with(".zip")
+    };
+    // (domain, version, path) of every known bundle, read only when its name does not say.
+    let mut known: Vec<(String, String, PathBuf)> = Vec::new();
+    if !specs.iter().all(|s| is_path(s)) {
+        let paths = source_paths(places, s).map_err(|e| match e {
+            Error::NoSources(why) => Error::Other(format!(
+                "a version is looked up among the known bundles, and there are none ({why}); \
+                 give the bundles' paths, or --attack FOLDER, or fetch them with `kb fetch \
+                 --version X.Y`"
+            )),
+            e => e,
+        })?;
+        let files = source::bundle_files(&paths)?;
+        for f in files {
+            let named = stix::domain_in_name(&f).zip(stix::version_in_name(&f));
+            let (d, v) = match named {
+                Some((d, v)) => (d.to_string(), v),
+                None => {
+                    let info = stix::read_bundle(&f)?.info;
+                    (info.domain, info.version)
+                }
+            };
+            known.push((d, v, f));
+        }
+    }
+    let matches = |spec: &str| -> Vec<&(String, String, PathBuf)> {
+        let spec = spec.trim_start_matches(['v', 'V']);
+        known
+            .iter()
+            .filter(|(d, v, _)| v == spec && domain.is_none_or(|want| d == want))
+            .collect()
+    };
+    // Without --domain: the one domain every side can be (a version's bundles, a path's name).
+    let chosen: Option<String> = match domain {
+        Some(d) => Some(d.to_string()),
+        None => {
+            let mut common: Option<BTreeSet<String>> = None;
+            for spec in specs {
+                let can_be: BTreeSet<String> = if is_path(spec) {
+                    match stix::domain_in_name(Path::new(spec)) {
+                        Some(d) => [d.to_string()].into(),
+                        None => continue,
+                    }
+                } else {
+                    matches(spec)
+                        .into_iter()
+                        .map(|(d, _, _)| d.clone())
+                        .collect()
+                };
+                common = Some(match common {
+                    None => can_be,
+                    Some(c) => c.intersection(&can_be).cloned().collect(),
+                });
+            }
+            let common: Vec<String> = common.unwrap_or_default().into_iter().collect();
+            match common.as_slice() {
+                [one] => Some(one.clone()),
+                [] => None,
+                several => {
+                    return Err(Error::Other(format!(
+                        "both releases exist for several domains ({}); choose one with --domain \
+                         enterprise|mobile|ics",
+                        several.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    let one = |spec: &str| -> Result<PathBuf> {
+        if is_path(spec) {
+            return Ok(PathBuf::from(spec));
+        }
+        let found: Vec<_> = matches(spec)
+            .into_iter()
+            .filter(|(d, _, _)| chosen.as_deref().is_none_or(|c| c == d))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.2.clone()),
+            [] => {
+                let mut have: Vec<String> = known
+                    .iter()
+                    .map(|(d, v, _)| format!("{d} {v}"))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                if have.is_empty() {
+                    have.push("none".into());
+                }
+                Err(Error::NotFound(format!(
+                    "no bundle of ATT&CK {spec}{} among the known bundles (have: {}); fetch it \
+                     with `kb fetch --version {spec}`, or give the bundle's path",
+                    chosen
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default(),
+                    have.join(", ")
+                )))
+            }
+            several => Err(Error::Other(format!(
+                "several bundles hold ATT&CK {spec}: {}; give the path of the one you mean",
+                several
+                    .iter()
+                    .map(|(_, _, p)| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    };
+    Ok([one(specs[0])?, one(specs[1])?])
 }

@@ -32,7 +32,7 @@ fn check_client_run(out: &str) {
     let seen: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(
         seen["tools"],
-        json!(["explain", "layer", "search", "show"]),
+        json!(["diff", "explain", "layer", "search", "show"]),
         "{seen}"
     );
     assert_eq!(seen["search"][0], "TA0003", "常設 is Persistence: {seen}");
@@ -69,8 +69,26 @@ fn check_client_run(out: &str) {
 
 #[test]
 fn the_python_sdk_over_stdio_lists_searches_explains_and_shows() {
-    let out = run_python("mcp_client.py", &["stdio", kb_exe(), index_arg()]);
+    let attack = attack_dir();
+    let out = run_python(
+        "mcp_client.py",
+        &[
+            "stdio",
+            kb_exe(),
+            index_arg(),
+            attack.to_str().expect("utf-8"),
+        ],
+    );
     check_client_run(&out);
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    // Enterprise 17.1 → 18.1 added 12 techniques (tests/diff.rs checks them against diff_stix).
+    assert_eq!(seen["diff_techniques_added"], 12, "{seen}");
+    assert!(
+        seen["diff_path"]
+            .as_str()
+            .is_some_and(|m| m.contains("version")),
+        "{seen}"
+    );
 }
 
 #[test]
@@ -342,6 +360,11 @@ fn tools_list_states_each_schema() {
                 "commands", "domain", "group", "ids", "lang", "limit", "search", "software",
                 "tactic",
             ],
+        ),
+        (
+            "diff",
+            vec!["old", "new"],
+            vec!["domain", "group", "lang", "new", "old", "software"],
         ),
     ];
     assert_eq!(tools.len(), expect.len());

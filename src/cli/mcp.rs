@@ -17,14 +17,15 @@ use std::process::ExitCode;
 use attack_kb::index::KbIndex;
 use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
+use attack_kb::source::curated::Curated;
 use attack_kb::{Error, Result};
-use attack_kb::{explain, layer};
+use attack_kb::{diff, explain, layer, service};
 use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::serve::MAX_LIMIT;
-use super::{Lang, render, render_explain};
+use super::{Lang, render, render_diff, render_explain};
 
 #[derive(ClapArgs)]
 pub struct McpArgs {
@@ -89,13 +90,20 @@ impl Answer {
     }
 }
 
+/// What a tool call may read: the opened index, and the places where `kb diff` looks up
+/// releases by version.
+pub(crate) struct Ctx<'a> {
+    pub kb: &'a KbIndex,
+    pub places: &'a service::Places,
+}
+
 /// One tool: a name, what it is for (read by the model that picks it), the JSON schema of its
 /// arguments and the library call that answers. Adding a tool is one entry in [`TOOLS`].
 struct Tool {
     name: &'static str,
     description: &'static str,
     schema: fn() -> Value,
-    call: fn(&KbIndex, &Arguments) -> std::result::Result<Answer, ToolError>,
+    call: fn(&Ctx, &Arguments) -> std::result::Result<Answer, ToolError>,
 }
 
 /// Why a call did not answer: bad arguments (a JSON-RPC error), or the library's error (a tool
@@ -159,6 +167,18 @@ const TOOLS: &[Tool] = &[
                       (グループ、ソフトウェア、戦術、検索、コマンドライン、テクニック ID のいずれか 1 つ)。",
         schema: layer_schema,
         call: layer_tool,
+    },
+    Tool {
+        name: "diff",
+        description: "What changed between two ATT&CK releases that kb's bundle folders hold \
+                      (17.1 and 18.1): techniques added, revoked (with the replacement), \
+                      deprecated, renamed and moved; tactic, platform and description changes; \
+                      new and removed groups, software, campaigns, mitigations and detections; \
+                      optionally the relationships a group or software gained or lost. Answers \
+                      like `kb diff --json`. / 2 つの ATT&CK リリース間の変更点 (追加・廃止・\
+                      名称変更・移動、戦術・プラットフォーム・説明の変更) を示します。",
+        schema: diff_schema,
+        call: diff_tool,
     },
 ];
 
@@ -280,7 +300,39 @@ fn layer_schema() -> Value {
     )
 }
 
-fn search(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
+fn diff_schema() -> Value {
+    let version = |d: &str| {
+        json!({
+            "type": "string",
+            "pattern": "^[vV]?[0-9]+(\\.[0-9]+)*$",
+            "description": d
+        })
+    };
+    let ids = |d: &str| {
+        json!({
+            "type": "array",
+            "items": { "type": "string", "minLength": 1 },
+            "description": d
+        })
+    };
+    object_schema(
+        json!({
+            "old": version("The older release, as a version kb's bundle folders hold (17.1)."),
+            "new": version("The newer release (18.1)."),
+            "domain": {
+                "type": "string",
+                "enum": ["enterprise", "mobile", "ics"],
+                "description": "Which domain's releases, where both versions exist for several."
+            },
+            "group": ids("Also list the relationships these groups (G0016) gained or lost."),
+            "software": ids("Also list the relationships these software (S0002) gained or lost."),
+            "lang": lang_schema(),
+        }),
+        &["old", "new"],
+    )
+}
+
+fn search(ctx: &Ctx, args: &Arguments) -> std::result::Result<Answer, ToolError> {
     let kinds = match args.0.get("kind") {
         None => Vec::new(),
         Some(v) => {
@@ -304,24 +356,24 @@ fn search(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolErr
         tactic: args.optional_text("tactic")?,
         domain: args.optional_text("domain")?,
     };
-    let resp = query::search(kb, &req)?;
+    let resp = query::search(ctx.kb, &req)?;
     let lang = args.lang()?;
     Ok(Answer::json(&resp)?.with_text(|out| render::search(out, &resp, lang)))
 }
 
-fn show(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
-    let shown = query::show(kb, &args.text("id")?)?;
+fn show(ctx: &Ctx, args: &Arguments) -> std::result::Result<Answer, ToolError> {
+    let shown = query::show(ctx.kb, &args.text("id")?)?;
     let lang = args.lang()?;
     Ok(Answer::json(&shown)?.with_text(|out| render::show(out, &shown, lang, false)))
 }
 
-fn explain_tool(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
+fn explain_tool(ctx: &Ctx, args: &Arguments) -> std::result::Result<Answer, ToolError> {
     let lang = args.lang()?;
-    let e = explain::explain(kb, &args.text("command_line")?, lang.into())?;
+    let e = explain::explain(ctx.kb, &args.text("command_line")?, lang.into())?;
     Ok(Answer::json(&e)?.with_text(|out| render_explain::explain(out, &e, lang)))
 }
 
-fn layer_tool(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, ToolError> {
+fn layer_tool(ctx: &Ctx, args: &Arguments) -> std::result::Result<Answer, ToolError> {
     let mut given = Vec::new();
     for key in ["group", "software", "tactic", "search"] {
         if let Some(v) = args.optional_text(key)? {
@@ -351,7 +403,38 @@ fn layer_tool(kb: &KbIndex, args: &Arguments) -> std::result::Result<Answer, Too
         lang: args.lang()?.into(),
         limit: args.limit(layer::SEARCH_LIMIT)?,
     };
-    Ok(Answer::json(&layer::build(kb, &req)?.layer)?)
+    Ok(Answer::json(&layer::build(ctx.kb, &req)?.layer)?)
+}
+
+fn diff_tool(ctx: &Ctx, args: &Arguments) -> std::result::Result<Answer, ToolError> {
+    // Versions only: a tool call (over HTTP too) never names a file for kb to read.
+    let version = |name: &str| -> std::result::Result<String, RpcError> {
+        let v = args.text(name)?;
+        let digits = v.strip_prefix(['v', 'V']).unwrap_or(&v);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(invalid_params(format!(
+                "{name} is a release version such as 18.1, not {v:?}"
+            )));
+        }
+        Ok(v)
+    };
+    let (old, new) = (version("old")?, version("new")?);
+    let [old, new] = service::find_releases(
+        ctx.places,
+        &service::Sources::default(),
+        [&old, &new],
+        args.optional_text("domain")?.as_deref(),
+    )?;
+    let focus = (args.texts("group")?.unwrap_or_default().into_iter())
+        .map(|g| (Kind::Group, g))
+        .chain(
+            (args.texts("software")?.unwrap_or_default().into_iter()).map(|s| (Kind::Software, s)),
+        )
+        .collect();
+    let d = diff::compare_files(&old, &new, &Curated::embedded()?, &diff::Options { focus })?;
+    let lang = args.lang()?;
+    Ok(Answer::json(&d)?
+        .with_text(|out| render_diff::diff(out, &d, lang, render_diff::Style::Text, false)))
 }
 
 /// A tool call's arguments, checked against its schema's property names, and the language of
@@ -421,7 +504,7 @@ impl Arguments {
 
 /// The answer to one message (a line on stdio, a POST body); `None` for a notification or a
 /// response, which get none. `lang` is the language when a tool call names none.
-pub(crate) fn handle(kb: &KbIndex, message: &[u8], lang: Lang) -> Option<Value> {
+pub(crate) fn handle(ctx: &Ctx, message: &[u8], lang: Lang) -> Option<Value> {
     let value: Value = match serde_json::from_slice(message) {
         Ok(v) => v,
         Err(e) => return Some(error(Value::Null, PARSE_ERROR, format!("not JSON: {e}"))),
@@ -473,7 +556,7 @@ pub(crate) fn handle(kb: &KbIndex, message: &[u8], lang: Lang) -> Option<Value> 
     // A notification (initialized, cancelled, …) asks for no answer, and this server keeps no
     // state that one would change.
     let id = id?;
-    Some(match dispatch(kb, method, &params, lang) {
+    Some(match dispatch(ctx, method, &params, lang) {
         Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
         Err(e) => error(id, e.code, e.message),
     })
@@ -489,7 +572,7 @@ pub(crate) fn error(id: Value, code: i64, message: impl Into<String>) -> Value {
 }
 
 fn dispatch(
-    kb: &KbIndex,
+    ctx: &Ctx,
     method: &str,
     params: &Map<String, Value>,
     lang: Lang,
@@ -498,7 +581,7 @@ fn dispatch(
         "initialize" => Ok(initialize(params)),
         "ping" => Ok(json!({})),
         "tools/list" => Ok(json!({ "tools": TOOLS.iter().map(describe).collect::<Vec<_>>() })),
-        "tools/call" => call(kb, params, lang),
+        "tools/call" => call(ctx, params, lang),
         _ => Err(RpcError {
             code: METHOD_NOT_FOUND,
             message: format!(
@@ -539,7 +622,7 @@ fn describe(tool: &Tool) -> Value {
 }
 
 fn call(
-    kb: &KbIndex,
+    ctx: &Ctx,
     params: &Map<String, Value>,
     lang: Lang,
 ) -> std::result::Result<Value, RpcError> {
@@ -568,7 +651,7 @@ fn call(
     }
     let args = Arguments(args, lang);
     // A panic deep in the index (a damaged file) answers this call, not the whole server.
-    let answer = attack_kb::guard(|| (tool.call)(kb, &args)).map_err(|_| RpcError {
+    let answer = attack_kb::guard(|| (tool.call)(ctx, &args)).map_err(|_| RpcError {
         code: INTERNAL_ERROR,
         message: "the index failed while answering; rebuild it with `kb index`".into(),
     })?;
@@ -594,7 +677,11 @@ fn call(
 
 /// `kb mcp`: answers one message a line from standard input until it closes. Replies go to
 /// standard output, nothing else does; notes go to stderr.
-pub fn run(args: &McpArgs, kb: KbIndex) -> Result<ExitCode> {
+pub fn run(args: &McpArgs, kb: KbIndex, places: service::Places) -> Result<ExitCode> {
+    let ctx = Ctx {
+        kb: &kb,
+        places: &places,
+    };
     let lang = super::lang(args.lang);
     let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
     super::say(format_args!(
@@ -613,7 +700,7 @@ pub fn run(args: &McpArgs, kb: KbIndex) -> Result<ExitCode> {
                 format!("a message is at most {MAX_MESSAGE} bytes on one line"),
             )),
             Line::Read if line.iter().all(u8::is_ascii_whitespace) => None,
-            Line::Read => handle(&kb, &line, lang),
+            Line::Read => handle(&ctx, &line, lang),
         };
         if let Some(r) = reply {
             let mut text = r.to_string();

@@ -3,6 +3,7 @@
 
 mod mcp;
 mod render;
+mod render_diff;
 mod render_explain;
 mod serve;
 
@@ -10,6 +11,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use attack_kb::diff;
 use attack_kb::explain;
 use attack_kb::index::{self, KbIndex, Manifest};
 use attack_kb::layer;
@@ -72,6 +74,9 @@ enum Command {
     /// Answer search, show and explain as an MCP server (Model Context Protocol) on standard
     /// input and output, for AI assistants and agents.
     Mcp(mcp::McpArgs),
+    /// What changed between two ATT&CK releases: techniques added, revoked, deprecated,
+    /// renamed, moved; tactics, platforms, descriptions; groups, software and more.
+    Diff(DiffArgs),
 }
 
 #[derive(Args)]
@@ -182,6 +187,36 @@ struct LayerArgs {
     /// Language of the layer's names, description and comments (default: from LC_ALL/LANG).
     #[arg(long, value_enum)]
     lang: Option<Lang>,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The older release: a bundle (.json or .zip), or a version the known bundles hold (17.1).
+    old: String,
+    /// The newer release, given the same way.
+    new: String,
+    /// enterprise, mobile or ics: which domain's releases, where both versions exist for
+    /// several.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Also list the relationships this group (G0016) gained or lost; repeatable.
+    #[arg(long)]
+    group: Vec<String>,
+    /// Also list the relationships this software (S0002) gained or lost; repeatable.
+    #[arg(long)]
+    software: Vec<String>,
+    /// Where versions are looked up: bundles or folders of them; repeatable. Default:
+    /// $KB_ATTACK, then the data folder.
+    #[arg(long)]
+    attack: Vec<PathBuf>,
+    /// Print a Markdown change log (every object listed).
+    #[arg(long, conflicts_with = "json")]
+    markdown: bool,
+    /// List every changed object (long lists are cut at 15 otherwise).
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 #[derive(Args)]
@@ -476,11 +511,42 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Serve(a) => {
             let kb = open_or_build(cli)?;
-            serve::run(a, kb, index_source(cli))
+            serve::run(a, kb, index_source(cli), places(cli))
         }
         Command::Mcp(a) => {
             let kb = open_or_build(cli)?;
-            mcp::run(a, kb)
+            mcp::run(a, kb, places(cli))
+        }
+        Command::Diff(a) => {
+            let sources = service::Sources {
+                attack: a.attack.clone(),
+                kb_dir: None,
+            };
+            let [old, new] = service::find_releases(
+                &places(cli),
+                &sources,
+                [&a.old, &a.new],
+                a.domain.as_deref(),
+            )?;
+            let focus = a
+                .group
+                .iter()
+                .map(|g| (Kind::Group, g.clone()))
+                .chain(a.software.iter().map(|s| (Kind::Software, s.clone())))
+                .collect();
+            let d =
+                diff::compare_files(&old, &new, &Curated::embedded()?, &diff::Options { focus })?;
+            if a.out.json {
+                print_json(&d)?;
+            } else {
+                let style = if a.markdown {
+                    render_diff::Style::Markdown
+                } else {
+                    render_diff::Style::Text
+                };
+                emit(|out| render_diff::diff(out, &d, lang(a.out.lang), style, a.all))?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Info(o) => {
             let kb = KbIndex::open(&index_root(cli)?)?;

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 /// Long relation lists (T1059 is used by hundreds of programs) are cut in text output.
 const MAX_LIST: usize = 15;
 
-fn name_pair(name: &str, name_ja: Option<&str>, lang: Lang) -> String {
+pub(crate) fn name_pair(name: &str, name_ja: Option<&str>, lang: Lang) -> String {
     match (lang, name_ja) {
         (_, None) => name.to_string(),
         (_, Some(j)) if j == name => name.to_string(),
@@ -27,7 +27,7 @@ fn name_pair(name: &str, name_ja: Option<&str>, lang: Lang) -> String {
     }
 }
 
-fn ref_text(r: &Ref, lang: Lang) -> String {
+pub(crate) fn ref_text(r: &Ref, lang: Lang) -> String {
     format!(
         "{} {}",
         r.id,

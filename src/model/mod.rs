@@ -105,7 +105,8 @@ impl Kind {
             })
     }
 
-    fn of_stix(t: &str) -> Option<Kind> {
+    /// The kind of a STIX type (`attack-pattern` is a technique), if kb knows it.
+    pub fn of_stix(t: &str) -> Option<Kind> {
         Some(match t {
             "x-mitre-tactic" => Kind::Tactic,
             "attack-pattern" => Kind::Technique,

@@ -582,24 +582,16 @@ struct Filter {
     tactics: Option<Vec<String>>,
 }
 
-/// The ATT&CK domains, in the order a tie between them is settled.
-pub const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];
-
 /// A domain as given (`enterprise`, `ICS`, `mobile-attack`) in its ATT&CK form
-/// (`enterprise-attack`).
+/// (`enterprise-attack`), or an error that lists the domains.
 pub fn domain(given: &str) -> Result<String> {
-    let d = given.trim().to_ascii_lowercase();
-    let d = if d.ends_with("-attack") {
-        d
-    } else {
-        format!("{d}-attack")
-    };
-    if !DOMAINS.contains(&d.as_str()) {
-        return Err(Error::NotFound(format!(
-            "no ATT&CK domain is called {given:?}; use enterprise, mobile or ics"
-        )));
-    }
-    Ok(d)
+    crate::source::stix::parse_domain(given)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no ATT&CK domain is called {given:?}; use enterprise, mobile or ics"
+            ))
+        })
 }
 
 impl Filter {

@@ -119,6 +119,13 @@ impl StixObject {
         }
     }
 
+    /// Whether the bundle gives its ATT&CK ID (a made-up `dc-…` one does not count).
+    pub fn has_attack_id(&self) -> bool {
+        self.mitre_ref()
+            .and_then(|r| r.external_id.as_ref())
+            .is_some()
+    }
+
     pub fn url(&self) -> Option<&str> {
         self.mitre_ref().and_then(|r| r.url.as_deref())
     }
@@ -522,12 +529,35 @@ fn domain_of(path: &Path, objects: &[StixObject]) -> String {
     if let Some((d, _)) = counts.into_iter().max_by_key(|(_, n)| *n) {
         return d.to_string();
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    ["enterprise-attack", "mobile-attack", "ics-attack"]
+    domain_in_name(path).unwrap_or("unknown").to_string()
+}
+
+/// The three ATT&CK domains, as bundles name them.
+pub const DOMAINS: [&str; 3] = ["enterprise-attack", "mobile-attack", "ics-attack"];
+
+/// A domain as a user types it (`enterprise`, `Mobile-ATTACK`), as bundles name it; None for
+/// anything else.
+pub fn parse_domain(s: &str) -> Option<&'static str> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix("-attack").unwrap_or(&s);
+    DOMAINS
         .into_iter()
-        .find(|d| name.contains(d))
-        .unwrap_or("unknown")
-        .to_string()
+        .find(|d| d.strip_suffix("-attack") == Some(s))
+}
+
+/// The domain a file name such as `enterprise-attack-18.1.json` declares.
+pub fn domain_in_name(path: &Path) -> Option<&'static str> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    DOMAINS.into_iter().find(|d| name.contains(d))
+}
+
+/// The release a file name such as `enterprise-attack-18.1.json` declares.
+pub fn version_in_name(path: &Path) -> Option<String> {
+    let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+    name.rsplit('-')
+        .next()
+        .filter(|v| v.contains('.') && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .map(str::to_string)
 }
 
 /// The ATT&CK release: from the x-mitre-collection object (attack-stix-data), else from a file
@@ -541,10 +571,5 @@ fn version_of(path: &Path, objects: &[StixObject]) -> String {
     {
         return v;
     }
-    let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
-    name.rsplit('-')
-        .next()
-        .filter(|v| v.contains('.') && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-        .unwrap_or("unknown")
-        .to_string()
+    version_in_name(path).unwrap_or_else(|| "unknown".into())
 }

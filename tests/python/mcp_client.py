@@ -24,6 +24,7 @@ EXPECTED_ARGS = {
     "search": ({"query"}, {"query", "limit", "kind", "tactic", "domain", "lang"}),
     "show": ({"id"}, {"id", "lang"}),
     "explain": ({"command_line"}, {"command_line", "lang"}),
+    "diff": ({"old", "new"}, {"old", "new", "domain", "group", "software", "lang"}),
     "layer": (
         set(),
         {"group", "software", "tactic", "search", "commands", "ids", "domain", "limit", "lang"},
@@ -35,7 +36,7 @@ def has_japanese(text: str) -> bool:
     return any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in text)
 
 
-async def session(server) -> dict:
+async def session(server, with_releases: bool) -> dict:
     seen = {}
     with anyio.fail_after(60):
         async with Client(server) as client:
@@ -81,6 +82,18 @@ async def session(server) -> dict:
             except Exception as e:  # the SDK's error type differs between its versions
                 seen["layer_two_selections"] = str(e)
 
+            if with_releases:
+                changed = await client.call_tool("diff", {"old": "17.1", "new": "18.1", "group": ["G1015"]})
+                assert not changed.is_error, changed
+                kinds = {k["kind"]: k["counts"] for k in changed.structured_content["kinds"]}
+                seen["diff_techniques_added"] = kinds["technique"]["added"]
+                # A tool call names versions, never a file for kb to read.
+                try:
+                    await client.call_tool("diff", {"old": "/etc/passwd", "new": "18.1"})
+                    seen["diff_path"] = "answered"
+                except Exception as e:
+                    seen["diff_path"] = str(e)
+
             missing = await client.call_tool("show", {"id": "T9999"})
             assert missing.is_error, missing
             seen["missing"] = missing.content[0].text
@@ -90,11 +103,13 @@ async def session(server) -> dict:
 def main() -> None:
     mode = sys.argv[1]
     if mode == "stdio":
-        kb, index = sys.argv[2], sys.argv[3]
-        server = StdioServerParameters(command=kb, args=["--index", index, "mcp"], env={"LANG": "C"})
+        kb, index, attack = sys.argv[2], sys.argv[3], sys.argv[4]
+        server = StdioServerParameters(
+            command=kb, args=["--index", index, "mcp"], env={"LANG": "C", "KB_ATTACK": attack}
+        )
     else:
         server = sys.argv[2]
-    seen = anyio.run(session, server)
+    seen = anyio.run(session, server, mode == "stdio")
     print(json.dumps(seen, ensure_ascii=False))
 
 

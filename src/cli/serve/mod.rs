@@ -25,7 +25,7 @@ use attack_kb::index::{self, KbIndex};
 use attack_kb::layer;
 use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
-use attack_kb::{Error, Result};
+use attack_kb::{Error, Result, service};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, State};
@@ -116,23 +116,36 @@ pub(crate) struct AppState {
     access_log: bool,
     /// TAXII collections also hold our Japanese language-content objects.
     taxii_ja: bool,
+    /// Where MCP's diff tool looks up releases by version.
+    pub places: service::Places,
 }
 
-pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
+pub fn run(
+    args: &ServeArgs,
+    kb: KbIndex,
+    source: Source,
+    places: service::Places,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the server runtime: {e}")))?;
-    runtime.block_on(serve(args, kb, source))
+    runtime.block_on(serve(args, kb, source, places))
 }
 
-async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
+async fn serve(
+    args: &ServeArgs,
+    kb: KbIndex,
+    source: Source,
+    places: service::Places,
+) -> Result<ExitCode> {
     let state = Arc::new(AppState {
         index: ArcSwap::from_pointee(Loaded::new(kb, 1)),
         source,
         metrics: metrics::Metrics::default(),
         access_log: !args.no_access_log,
         taxii_ja: args.taxii_ja,
+        places,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
