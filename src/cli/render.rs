@@ -15,6 +15,8 @@ use std::io::{self, Write};
 
 /// Long relation lists (T1059 is used by hundreds of programs) are cut in text output.
 const MAX_LIST: usize = 15;
+/// Characters of a procedure text shown per entry without `--all`.
+const MAX_NOTE: usize = 110;
 
 fn name_pair(name: &str, name_ja: Option<&str>, lang: Lang) -> String {
     match (lang, name_ja) {
@@ -161,10 +163,20 @@ fn section(out: &mut dyn Write, title_en: &str, title_ja: &str, lang: Lang) -> i
     Ok(())
 }
 
+/// One line per entry; a relationship's text (a procedure) follows on its own line, cut to
+/// one short line unless `all` asks for everything.
 fn list(out: &mut dyn Write, refs: &[Ref], lang: Lang, all: bool) -> io::Result<()> {
     let shown = if all { refs.len() } else { MAX_LIST };
     for r in refs.iter().take(shown) {
         writeln!(out, "  {}", ref_text(r, lang))?;
+        if let Some(n) = &r.note {
+            let n = if all {
+                n.clone()
+            } else {
+                truncate(n, MAX_NOTE)
+            };
+            writeln!(out, "      {}", n.replace('\n', " "))?;
+        }
     }
     if refs.len() > shown {
         match lang {
@@ -372,7 +384,13 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang, all: bool) -> io::Re
             continue; // listed with their reasons under "ATT&CK mapping"
         }
         let (en, ja) = relation_title(e.kind, *rel);
-        section(out, en, ja, lang)?;
+        // Procedure texts are MITRE's English: the Japanese title says so.
+        let ja = if refs.iter().any(|r| r.note.is_some()) {
+            format!("{ja} (手順・説明は MITRE の原文、英語)")
+        } else {
+            ja.to_string()
+        };
+        section(out, en, &ja, lang)?;
         list(out, refs, lang, all)?;
     }
     Ok(())

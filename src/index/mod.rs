@@ -33,7 +33,7 @@ use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
 const EXPLAIN_FILE: &str = "explain.json";

@@ -137,6 +137,11 @@ pub struct Ref {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_ja: Option<String>,
+    /// The text of the ATT&CK relationship behind the link, citation markers removed: a group's,
+    /// software's or campaign's procedure for a technique (attack.mitre.org's "Procedure
+    /// Examples"), or how a mitigation applies. MITRE's English, never translated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How a listed entity relates to the one that lists it. The meaning depends on the owner's kind:
@@ -224,6 +229,7 @@ impl Entity {
             kind: self.kind,
             name: self.name.clone(),
             name_ja: self.name_ja.clone(),
+            note: None,
         }
     }
 
@@ -457,6 +463,8 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         entities[i].tactics = tactics;
     }
     let mut links: Vec<(usize, Rel, usize)> = Vec::new();
+    // The text of a relationship, by (source, target) in both directions: each end lists it.
+    let mut notes: HashMap<(usize, usize), String> = HashMap::new();
     let tactic_index: HashMap<String, usize> = entities
         .iter()
         .enumerate()
@@ -503,6 +511,11 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
             ("uses" | "mitigates" | "detects" | "targets" | "attributed-to", _, _) => {
                 links.push((s, rel_for(tk), t));
                 links.push((t, rel_for(sk), s));
+                let note = crate::text::clean_description(r.description.as_deref().unwrap_or(""));
+                if !note.is_empty() {
+                    notes.insert((s, t), note.clone());
+                    notes.insert((t, s), note);
+                }
             }
             _ => {}
         }
@@ -549,12 +562,14 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     name_analytics(&mut entities, &links);
 
     for (s, rel, t) in links {
-        let r = entities[t].to_ref();
+        let mut r = entities[t].to_ref();
+        r.note = notes.get(&(s, t)).cloned();
         entities[s].relations.entry(rel).or_default().push(r);
     }
     for e in &mut entities {
         for list in e.relations.values_mut() {
-            list.sort_by_key(|r| id_order(&r.id));
+            // Of two links to one entity, the one with a text is kept.
+            list.sort_by_key(|r| (id_order(&r.id), r.note.is_none()));
             list.dedup_by(|a, b| a.id == b.id);
         }
     }

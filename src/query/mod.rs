@@ -902,6 +902,7 @@ fn show_unguarded(kb: &KbIndex, key: &str) -> Result<Shown> {
             kind: h.kind,
             name: h.name,
             name_ja: h.name_ja,
+            note: None,
         })
         .collect();
     let entity = record(&searcher, kb, addr)?;
