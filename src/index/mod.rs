@@ -62,6 +62,9 @@ pub struct Fields {
     pub text_ja: Field,
     pub code: Field,
     pub weight: Field,
+    /// A group's countries of origin, as the keys of every word that names them
+    /// ([`analysis::phrase_keys`]).
+    pub origin: Field,
     pub hit: Field,
     pub record: Field,
 }
@@ -96,6 +99,7 @@ fn schema() -> (Schema, Fields) {
         text_ja: b.add_text_field("text_ja", text(analysis::JA)),
         code: b.add_text_field("code", text(analysis::CODE)),
         weight: b.add_u64_field("weight", FAST | INDEXED),
+        origin: b.add_text_field("origin", STRING),
         hit: b.add_text_field("hit", STORED),
         record: b.add_text_field("record", STORED),
     };
@@ -597,7 +601,14 @@ fn write_tantivy(kb: &Kb, dir: &Path, progress: Progress) -> Result<()> {
         .map_err(full)?;
     let total = kb.entities.len();
     for (i, e) in kb.entities.iter().enumerate() {
-        writer.add_document(document(&f, e)?).map_err(full)?;
+        let mut d = document(&f, e)?;
+        for o in kb.origins_of(e) {
+            for w in &o.words {
+                let key = analysis::phrase_key(&index, &normalize(w));
+                d.add_text(f.origin, key);
+            }
+        }
+        writer.add_document(d).map_err(full)?;
         if i % 256 == 0 || i + 1 == total {
             progress(i + 1, total);
         }
@@ -606,6 +617,9 @@ fn write_tantivy(kb: &Kb, dir: &Path, progress: Progress) -> Result<()> {
     writer.wait_merging_threads().map_err(full)?;
     Ok(())
 }
+
+/// Most tokens in a word that names a country (Ministry of Intelligence and Security).
+pub const ORIGIN_WORDS: usize = 6;
 
 /// Per-kind prior, in thousandths, so that equal text matches rank the kinds analysts look for
 /// first; well-connected entities (much-used techniques) get up to 8% more, Mobile- and ICS-only

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::curated::{Alert, Binary, Curated, Event};
+use crate::source::curated::{Alert, Binary, Curated, Event, Origin};
 use crate::source::grammar::ExplainData;
 use crate::source::stix::{Bundle, LogSource, MutableElement, SourceInfo, StixObject};
 
@@ -300,6 +300,8 @@ pub struct Kb {
     pub curated: String,
     /// What `kb explain` reads besides the catalogue entries.
     pub explain: ExplainData,
+    /// The countries groups come from, with the words that name them.
+    pub origins: Vec<Origin>,
 }
 
 impl Kb {
@@ -313,6 +315,23 @@ impl Kb {
 
     pub fn get(&self, id: &str) -> Option<&Entity> {
         self.entities.iter().find(|e| e.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The countries a group comes from: those one of whose marks is among its keywords.
+    pub fn origins_of(&self, e: &Entity) -> Vec<&Origin> {
+        if e.kind != Kind::Group {
+            return Vec::new();
+        }
+        let has = |m: &String| {
+            e.keywords_en
+                .iter()
+                .chain(&e.keywords_ja)
+                .any(|k| k.eq_ignore_ascii_case(m))
+        };
+        self.origins
+            .iter()
+            .filter(|o| o.marks.iter().any(has))
+            .collect()
     }
 }
 
@@ -328,6 +347,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     let mut kb = Kb {
         curated: curated.fingerprint.clone(),
         explain: curated.explain_data(),
+        origins: curated.origins.iter().map(|(_, o)| o.clone()).collect(),
         ..Kb::default()
     };
     let (bundles, skipped) = newest_per_domain(bundles);

@@ -58,6 +58,8 @@ const SCORE_ID: f32 = 1000.0;
 const SCORE_EXACT: f32 = 500.0;
 const SCORE_PROGRAM: f32 = 300.0;
 const SCORE_KEYWORD: f32 = 120.0;
+/// A group whose country the query names.
+const SCORE_ORIGIN: f32 = 120.0;
 const SCORE_ALL_WORDS_IN_NAMES: f32 = 25.0;
 const SCORE_FUZZY_NAME: f32 = 60.0;
 const SCORE_FUZZY_WORD: f32 = 20.0;
@@ -168,6 +170,22 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         .unwrap_or(1)
         .max(1);
     should.push(constant(f.exact_kw, &key, SCORE_KEYWORD / sharing as f32));
+
+    // A country or its agencies (Russian, 中国系, 北朝鮮の APT, GRU) named as whole words: that
+    // country's groups come first, above names that merely share a word.
+    let origin_keys = analysis::phrase_keys(
+        &kb.index,
+        &normalize(clip(query, MAX_TEXT_BYTES)),
+        crate::index::ORIGIN_WORDS,
+    );
+    for k in origin_keys.iter().take(MAX_TERMS * 4) {
+        if searcher
+            .doc_freq(&Term::from_field_text(f.origin, k))
+            .is_ok_and(|n| n > 0)
+        {
+            should.push(constant(f.origin, k, SCORE_ORIGIN));
+        }
+    }
 
     // 3. A command line: its first word names the program.
     if words.len() > 1 {

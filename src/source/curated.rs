@@ -241,6 +241,26 @@ pub struct VocabularyRule {
     pub note: String,
 }
 
+/// A country groups come from (kb/ja/origins.toml): the keywords that mark a group as its own
+/// and the words a query may name it by.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    pub country: String,
+    pub name_ja: String,
+    /// A group with one of these keywords comes from this country (a bare country name may be
+    /// a target).
+    pub marks: Vec<String>,
+    /// Names, adjectives and sponsoring agencies that, in a query, mean this country's groups.
+    pub words: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginFile {
+    origin: Vec<Origin>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VocabularyFile {
@@ -264,6 +284,8 @@ pub struct Curated {
     pub events: Vec<(String, Event)>,
     /// The Japanese vocabulary rules lint enforces on names, aliases and summaries.
     pub vocabulary: Vec<(String, VocabularyRule)>,
+    /// The countries groups come from.
+    pub origins: Vec<(String, Origin)>,
     /// Registry keys, PowerShell cmdlets and patterns, folders and traits, each with its file.
     pub registry: Vec<(String, crate::source::grammar::RegistryKey)>,
     pub cmdlets: Vec<(String, crate::source::grammar::Cmdlet)>,
@@ -350,6 +372,10 @@ impl Curated {
                 let f: VocabularyFile = toml::from_str(&text).map_err(toml_err)?;
                 c.vocabulary
                     .extend(f.rule.into_iter().map(|k| (path.clone(), k)));
+            } else if path == "ja/origins.toml" {
+                let f: OriginFile = toml::from_str(&text).map_err(toml_err)?;
+                c.origins
+                    .extend(f.origin.into_iter().map(|o| (path.clone(), o)));
             } else if path.starts_with("ja/") {
                 let f: TranslationFile = toml::from_str(&text).map_err(toml_err)?;
                 let all = (f.tactic.into_iter().chain(f.technique))
