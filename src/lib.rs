@@ -12,6 +12,7 @@ pub mod cmdline;
 pub mod error;
 pub mod explain;
 pub mod index;
+pub mod message;
 pub mod model;
 pub mod query;
 pub mod service;

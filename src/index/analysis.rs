@@ -11,6 +11,7 @@
 //! * `kb_code`: program names, IDs and switches — keeps `schtasks.exe` and `T1053.005` whole and
 //!   also yields `schtasks` for `schtasks.exe`.
 
+use crate::msg;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
@@ -61,7 +62,7 @@ fn segmenter() -> Result<Arc<Segmenter>> {
             Ok(Arc::new(Segmenter::new(Mode::Normal, dict, None)))
         })
         .clone()
-        .map_err(|e| Error::Other(format!("cannot load the Japanese dictionary: {e}")))
+        .map_err(|e| Error::Other(msg!("index.dictionary", detail = e)))
 }
 
 /// Tokens are computed up front, then streamed: tantivy's `TokenStream` borrows mutably, which the

@@ -8,6 +8,7 @@
 mod metrics;
 mod page;
 
+use attack_kb::msg;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -111,7 +112,7 @@ pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Other(format!("cannot start the server runtime: {e}")))?;
+        .map_err(|e| Error::Other(msg!("serve.runtime", detail = e)))?;
     runtime.block_on(serve(args, kb, source))
 }
 
@@ -124,10 +125,10 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", args.listen)))?;
+        .map_err(|e| Error::Other(msg!("serve.listen", address = args.listen, detail = e)))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Other(e.to_string()))?;
+        .map_err(|e| Error::Other(e.to_string().into()))?;
     log!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
@@ -141,7 +142,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await
-        .map_err(|e| Error::Other(format!("server stopped: {e}")))?;
+        .map_err(|e| Error::Other(msg!("serve.stopped", detail = e)))?;
     log!("kb: server stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -198,7 +199,7 @@ pub(crate) fn router(
         .with_state(state);
     if let Some(origin) = cors {
         let origin = HeaderValue::from_str(origin)
-            .map_err(|_| Error::Other(format!("--cors {origin:?} is not a valid origin")))?;
+            .map_err(|_| Error::Other(msg!("serve.bad_cors", origin = format!("{origin:?}"))))?;
         app = app.layer(
             tower_http::cors::CorsLayer::new()
                 .allow_origin(origin)
@@ -317,10 +318,12 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         match e {
-            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            Error::Index(m) | Error::IndexOutdated(m) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "index_unavailable", m)
-            }
+            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m.to_string()),
+            Error::Index(m) | Error::IndexOutdated(m) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "index_unavailable",
+                m.to_string(),
+            ),
             e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
         }
     }
