@@ -349,7 +349,7 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
         Command::Index(a) => {
             let out = a.out.clone().unwrap_or_else(|| cli.index.clone());
             let m = build_index(cli, &a.sources, &out, a.force)?;
-            note(|err| render::manifest(err, &m, &out));
+            note(|err| render::manifest(err, &m, &out, lang));
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch(a) => {
@@ -415,7 +415,7 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
         }
         Command::Pack(a) => {
             let m = index::pack::write(&cli.index, &a.out)?;
-            note(|err| render::manifest(err, &m, &a.out));
+            note(|err| render::manifest(err, &m, &a.out, lang));
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(a) => {
@@ -427,7 +427,7 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
             if o.json {
                 print_json(&kb.manifest)?;
             } else {
-                emit(|out| render::manifest(out, &kb.manifest, &cli.index))?;
+                emit(|out| render::manifest(out, &kb.manifest, &cli.index, lang))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -524,7 +524,7 @@ fn open_or_build(cli: &Cli) -> Result<KbIndex> {
     let notes = |m: &Message| say_message(m, lang_of(cli));
     let (kb, built) = with_progress(|tick| service::open_or_build(&places(cli), tick, &notes))?;
     if let Some(m) = built {
-        note(|err| render::manifest(err, &m, &cli.index));
+        note(|err| render::manifest(err, &m, &cli.index, lang_of(cli)));
     }
     Ok(kb)
 }

@@ -497,28 +497,60 @@ fn binary(out: &mut dyn Write, e: &Entity, lang: Lang) -> io::Result<()> {
     Ok(())
 }
 
-pub fn manifest(out: &mut dyn Write, m: &Manifest, dir: &Path) -> io::Result<()> {
-    writeln!(
-        out,
-        "index: {} (built {}, {:.2} s)",
-        dir.display(),
-        m.built_at,
-        m.build_seconds
-    )?;
-    for s in &m.sources {
+pub fn manifest(out: &mut dyn Write, m: &Manifest, dir: &Path, lang: Lang) -> io::Result<()> {
+    let ja = lang == Lang::Ja;
+    if ja {
         writeln!(
             out,
-            "  source: {} — {} ATT&CK {} (STIX {}), {} objects",
-            s.path, s.domain, s.version, s.spec_version, s.objects
+            "インデックス: {} (作成 {}、{:.2} 秒)",
+            dir.display(),
+            m.built_at,
+            m.build_seconds
+        )?;
+    } else {
+        writeln!(
+            out,
+            "index: {} (built {}, {:.2} s)",
+            dir.display(),
+            m.built_at,
+            m.build_seconds
         )?;
     }
-    let counts: Vec<String> = m.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    writeln!(out, "  entities: {}", counts.join(", "))?;
-    writeln!(
-        out,
-        "  revoked IDs redirected: {}; warnings: {}",
-        m.revoked, m.warnings
-    )?;
+    for s in &m.sources {
+        if ja {
+            writeln!(
+                out,
+                "  入力元: {} — {} ATT&CK {} (STIX {})、オブジェクト {} 件",
+                s.path, s.domain, s.version, s.spec_version, s.objects
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  source: {} — {} ATT&CK {} (STIX {}), {} objects",
+                s.path, s.domain, s.version, s.spec_version, s.objects
+            )?;
+        }
+    }
+    let counts: Vec<String> = m
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{} {n}", kind_text(*k, lang)))
+        .collect();
+    if ja {
+        writeln!(out, "  件数: {}", counts.join("、"))?;
+        writeln!(
+            out,
+            "  廃止 (revoked) ID の転送: {} 件、警告: {} 件",
+            m.revoked, m.warnings
+        )?;
+    } else {
+        writeln!(out, "  entities: {}", counts.join(", "))?;
+        writeln!(
+            out,
+            "  revoked IDs redirected: {}; warnings: {}",
+            m.revoked, m.warnings
+        )?;
+    }
     Ok(())
 }
 
