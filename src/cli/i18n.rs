@@ -267,6 +267,16 @@ mod tests {
     }
 
     #[test]
+    fn a_command_without_japanese_is_reported() {
+        let mut cmd = super::super::Cli::command();
+        cmd.build();
+        let missing = Texts::default().missing(&cmd);
+        for m in ["command search", "search query", "serve listen", "kb help"] {
+            assert!(missing.iter().any(|x| x == m), "{m}: {missing:?}");
+        }
+    }
+
+    #[test]
     fn the_language_is_read_before_parsing_and_never_from_the_query() {
         let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(lang_in_args(&args(&["kb", "--lang", "ja", "--help"])) == Some(Lang::Ja));

@@ -145,6 +145,7 @@ fn via_text(via: &str, lang: Lang) -> String {
         ("replaces revoked ", "廃止された次の項目の後継: "),
         ("alert: ", "アラート: "),
         ("event: ", "イベント: "),
+        ("parent of ", "次の ID の親テクニック: "),
     ] {
         if let Some(rest) = via.strip_prefix(en) {
             return format!("{ja}{rest}");
