@@ -420,7 +420,7 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
         }
         Command::Serve(a) => {
             let kb = open_or_build(cli)?;
-            serve::run(a, kb, index_source(cli))
+            serve::run(a, kb, index_source(cli), lib_lang(lang))
         }
         Command::Info(o) => {
             let kb = KbIndex::open(&index_root(cli)?)?;

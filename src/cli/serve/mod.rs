@@ -8,6 +8,7 @@
 mod metrics;
 mod page;
 
+use attack_kb::message::Message;
 use attack_kb::msg;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -106,22 +107,26 @@ pub(crate) struct AppState {
     source: Source,
     pub metrics: metrics::Metrics,
     access_log: bool,
+    /// The language of the server's own lines on stderr (the pages and the API choose per
+    /// request).
+    lang: Lang,
 }
 
-pub fn run(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
+pub fn run(args: &ServeArgs, kb: KbIndex, source: Source, lang: Lang) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Other(msg!("serve.runtime", detail = e)))?;
-    runtime.block_on(serve(args, kb, source))
+    runtime.block_on(serve(args, kb, source, lang))
 }
 
-async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode> {
+async fn serve(args: &ServeArgs, kb: KbIndex, source: Source, lang: Lang) -> Result<ExitCode> {
     let state = Arc::new(AppState {
         index: ArcSwap::from_pointee(Loaded::new(kb, 1)),
         source,
         metrics: metrics::Metrics::default(),
         access_log: !args.no_access_log,
+        lang,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -129,7 +134,7 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Other(e.to_string().into()))?;
-    log!("kb: serving on http://{addr}/ (API under /v1, metrics at /metrics)");
+    log!("{}", msg!("serve.serving", address = addr).render(lang));
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
         tokio::spawn(watch(state.clone()));
@@ -140,10 +145,10 @@ async fn serve(args: &ServeArgs, kb: KbIndex, source: Source) -> Result<ExitCode
         Duration::from_secs(args.request_timeout),
     )?;
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(shutdown(lang))
         .await
         .map_err(|e| Error::Other(msg!("serve.stopped", detail = e)))?;
-    log!("kb: server stopped");
+    log!("{}", msg!("serve.stopped_cleanly").render(lang));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -600,8 +605,8 @@ fn reload(state: &AppState) -> std::result::Result<u64, String> {
     };
     let kb = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
         Ok(Ok(kb)) => kb,
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("the new index is damaged (it failed when read)".into()),
+        Ok(Err(e)) => return Err(e.render(state.lang)),
+        Err(_) => return Err(msg!("serve.new_index_damaged").render(state.lang)),
     };
     let generation = state.index.load().generation + 1;
     state.index.store(Arc::new(Loaded::new(kb, generation)));
@@ -609,11 +614,12 @@ fn reload(state: &AppState) -> std::result::Result<u64, String> {
     Ok(generation)
 }
 
-fn log_reload(why: &str, r: std::result::Result<u64, String>) {
-    match r {
-        Ok(g) => log!("kb: reloaded the index ({why}); generation {g}"),
-        Err(e) => log!("kb: reload ({why}) refused, still serving the old index: {e}"),
-    }
+fn log_reload(why: Message, r: std::result::Result<u64, String>, lang: Lang) {
+    let m = match r {
+        Ok(g) => msg!("serve.reloaded", generation = g).with("why", why),
+        Err(e) => msg!("serve.reload_refused", detail = e).with("why", why),
+    };
+    log!("{}", m.render(lang));
 }
 
 async fn reload_on_signal(state: Arc<AppState>) {
@@ -626,7 +632,7 @@ async fn reload_on_signal(state: Arc<AppState>) {
         let r = tokio::task::spawn_blocking(move || reload(&s))
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
-        log_reload("SIGHUP", r);
+        log_reload("SIGHUP".into(), r, state.lang);
     }
 }
 
@@ -652,12 +658,12 @@ async fn watch(state: Arc<AppState>) {
             let r = tokio::task::spawn_blocking(move || reload(&s))
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
-            log_reload("the index changed", r);
+            log_reload(msg!("serve.index_changed"), r, state.lang);
         }
     }
 }
 
-async fn shutdown() {
+async fn shutdown(lang: Lang) {
     use tokio::signal::unix::{SignalKind, signal};
     let term = async {
         match signal(SignalKind::terminate()) {
@@ -671,5 +677,5 @@ async fn shutdown() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
-    log!("kb: shutting down (requests in flight finish first)");
+    log!("{}", msg!("serve.shutting_down").render(lang));
 }
