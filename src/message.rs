@@ -67,14 +67,34 @@ impl Message {
                 Lang::En => t.en.as_str(),
             })
             .unwrap_or(key);
-        let mut out = template.to_string();
-        for (name, value) in &self.args {
-            let v = match value {
-                Value::Text(t) => t.clone(),
-                Value::Message(m) => m.render(lang),
-            };
-            out = out.replace(&format!("{{{name}}}"), &v);
+        // One pass over the template: a value that holds "{name}" (a query) is never filled in.
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let value = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                self.args
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (close, v))
+            });
+            match value {
+                Some((close, v)) => {
+                    match v {
+                        Value::Text(t) => out.push_str(t),
+                        Value::Message(m) => out.push_str(&m.render(lang)),
+                    }
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         if catalogue().get(key).is_none() {
             for (name, value) in &self.args {
                 if let Value::Text(t) = value {
@@ -161,4 +181,26 @@ pub fn is_known(key: &str) -> bool {
     catalogue()
         .get(key)
         .is_some_and(|t| !t.en.trim().is_empty() && !t.ja.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_renders_in_either_language_with_nested_values_filled_once() {
+        let m = crate::msg!("show.not_found", key = "\"{query}\"", query = "x");
+        assert_eq!(
+            m.render(Lang::En),
+            "nothing has the ID or name \"{query}\"; try `kb search x`"
+        );
+        assert!(m.render(Lang::Ja).contains("項目はありません"));
+        let outer = crate::msg!("error.fetch").with("why", crate::msg!("io.not_found"));
+        assert!(
+            outer
+                .render(Lang::Ja)
+                .contains("ファイルまたはフォルダーがありません")
+        );
+        assert_eq!(Message::from("as is").render(Lang::Ja), "as is");
+    }
 }
