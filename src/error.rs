@@ -1,7 +1,11 @@
 //! The one error type of the library. Every variant carries enough context (a file, a position, an
-//! ID) for the message alone to tell the user what went wrong and what to do next.
+//! ID) for the message alone to tell the user what went wrong and what to do next, in English or
+//! Japanese ([`Error::render`]; the sentences are in [`crate::message`]'s catalogue).
 
 use std::path::PathBuf;
+
+use crate::message::{Lang, Message};
+use crate::msg;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -20,19 +24,19 @@ pub enum Error {
         message: String,
     },
     /// A curated file under kb/ is not valid TOML or breaks the schema.
-    Curated { path: String, message: String },
+    Curated { path: String, message: Message },
     /// No ATT&CK bundle was given or found.
-    NoSources(String),
+    NoSources(Message),
     /// The index is missing or damaged.
-    Index(String),
+    Index(Message),
     /// The index was written by another kb version: rebuilding it is the fix.
-    IndexOutdated(String),
+    IndexOutdated(Message),
     /// An ID or name that matches nothing.
-    NotFound(String),
+    NotFound(Message),
     /// Downloading a bundle failed.
-    Fetch(String),
+    Fetch(Message),
     /// Anything else: a message meant for the user.
-    Other(String),
+    Other(Message),
 }
 
 impl Error {
@@ -44,33 +48,55 @@ impl Error {
     }
 }
 
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+impl Error {
+    /// The message in `lang`.
+    pub fn render(&self, lang: Lang) -> String {
+        let m = match self {
+            Error::Io { path, source } => msg!("error.io", path = path.display())
+                .with("why", io_message(source))
+                .arg("detail", source),
             Error::Json {
                 path,
                 line,
                 column,
                 message,
-            } => write!(
-                f,
-                "{}: line {line}, column {column}: {message} (is this an ATT&CK STIX bundle? \
-                 download a fresh copy with `kb fetch`)",
-                path.display()
+            } => msg!(
+                "error.json",
+                path = path.display(),
+                line = line,
+                column = column,
+                detail = message
             ),
-            Error::Curated { path, message } => write!(f, "{path}: {message}"),
-            Error::NoSources(why) => write!(
-                f,
-                "no ATT&CK bundle to index: {why}. Run `kb fetch` to download one, or pass \
-                 --attack PATH (a .json or .zip bundle, or a folder of them), or set KB_ATTACK"
-            ),
-            Error::Index(why) => write!(f, "{why}"),
-            Error::IndexOutdated(why) => write!(f, "{why}; `kb index` rebuilds it"),
-            Error::NotFound(what) => write!(f, "{what}"),
-            Error::Fetch(why) => write!(f, "download failed: {why}"),
-            Error::Other(why) => write!(f, "{why}"),
-        }
+            Error::Curated { path, message } => {
+                msg!("error.curated", path = path).with("why", message.clone())
+            }
+            Error::NoSources(why) => msg!("error.no_sources").with("why", why.clone()),
+            Error::Index(why) | Error::NotFound(why) | Error::Other(why) => why.clone(),
+            Error::IndexOutdated(why) => msg!("error.index_outdated").with("why", why.clone()),
+            Error::Fetch(why) => msg!("error.fetch").with("why", why.clone()),
+        };
+        m.render(lang)
+    }
+}
+
+/// What went wrong with a file, in words of the message catalogue.
+fn io_message(e: &std::io::Error) -> Message {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => msg!("io.not_found"),
+        K::PermissionDenied => msg!("io.permission_denied"),
+        K::AlreadyExists => msg!("io.already_exists"),
+        K::StorageFull => msg!("io.storage_full"),
+        K::InvalidData => msg!("io.invalid_data"),
+        K::IsADirectory => msg!("io.is_a_directory"),
+        K::ReadOnlyFilesystem => msg!("io.read_only"),
+        _ => msg!("io.other"),
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(Lang::En))
     }
 }
 
@@ -85,6 +111,6 @@ impl std::error::Error for Error {
 
 impl From<tantivy::TantivyError> for Error {
     fn from(e: tantivy::TantivyError) -> Self {
-        Error::Index(format!("index error: {e} (rebuild it with `kb index`)"))
+        Error::Index(msg!("error.tantivy", detail = e))
     }
 }

@@ -262,18 +262,18 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
             format!("他のドメインのテクニック {outside} 件は含まれていません。--domain で表示するドメインを選べます"),
         ));
     }
-    let version = kb
-        .manifest
-        .sources
-        .iter()
-        .find(|s| s.domain == domain)
-        .map(|s| s.version.clone())
-        .ok_or_else(|| {
-            Error::NotFound(format!(
+    let version =
+        kb.manifest
+            .sources
+            .iter()
+            .find(|s| s.domain == domain)
+            .map(|s| s.version.clone())
+            .ok_or_else(|| {
+                Error::NotFound(format!(
                 "the index holds no {domain} bundle; build it with `kb index --attack` and a \
                  {domain} bundle"
-            ))
-        })?;
+            ).into())
+            })?;
     let mut entries = Entries::default();
     for p in &picks.0 {
         let Some(hit) = techniques.in_domain(&p.id, &domain) else {
@@ -285,14 +285,17 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
         }
     }
     if entries.list.is_empty() {
-        return Err(Error::NotFound(tr(
-            lang,
-            format!("{} selects no technique of {domain}", about.selection),
-            format!(
-                "{} に該当する {domain} のテクニックはありません",
-                about.selection
-            ),
-        )));
+        return Err(Error::NotFound(
+            tr(
+                lang,
+                format!("{} selects no technique of {domain}", about.selection),
+                format!(
+                    "{} に該当する {domain} のテクニックはありません",
+                    about.selection
+                ),
+            )
+            .into(),
+        ));
     }
     expand_parents(kb, lang, &mut entries, &mut techniques, &domain)?;
     entries.list.sort_by(|a, b| {
@@ -481,9 +484,12 @@ impl Entries {
             return Ok(s.clone());
         }
         let s = query::show(kb, tactic)?.entity.shortname.ok_or_else(|| {
-            Error::IndexOutdated(format!(
-                "tactic {tactic} has no short name in the index; rebuild it with `kb index`"
-            ))
+            Error::IndexOutdated(
+                format!(
+                    "tactic {tactic} has no short name in the index; rebuild it with `kb index`"
+                )
+                .into(),
+            )
         })?;
         self.shortnames.insert(tactic.to_string(), s.clone());
         Ok(s)
@@ -539,11 +545,14 @@ fn entity_of(kb: &KbIndex, key: &str, kind: Kind) -> Result<Entity> {
     let same = shown.same_name.iter().find(|r| r.kind == kind);
     match same {
         Some(r) => Ok(query::show(kb, &r.id)?.entity),
-        None => Err(Error::NotFound(format!(
-            "{key:?} is {} {} {}, not a {kind}; `kb search --kind {kind} {key}` lists {kind}s \
+        None => Err(Error::NotFound(
+            format!(
+                "{key:?} is {} {} {}, not a {kind}; `kb search --kind {kind} {key}` lists {kind}s \
              by that name",
-            shown.entity.kind, shown.entity.id, shown.entity.name
-        ))),
+                shown.entity.kind, shown.entity.id, shown.entity.name
+            )
+            .into(),
+        )),
     }
 }
 
@@ -653,10 +662,13 @@ fn tactic(kb: &KbIndex, key: &str, domain: Option<&str>, lang: Lang) -> Result<(
         }
     }
     let Some(t) = chosen else {
-        return Err(Error::NotFound(format!(
-            "{key:?} is no tactic{}; `kb search --kind tactic {key}` lists the closest ones",
-            domain.map(|d| format!(" of {d}")).unwrap_or_default()
-        )));
+        return Err(Error::NotFound(
+            format!(
+                "{key:?} is no tactic{}; `kb search --kind tactic {key}` lists the closest ones",
+                domain.map(|d| format!(" of {d}")).unwrap_or_default()
+            )
+            .into(),
+        ));
     };
     let which = label(lang, &t);
     let mut picks = Picks::default();
@@ -747,6 +759,7 @@ fn search(
                 kind: hit.kind,
                 name: hit.name.clone(),
                 name_ja: hit.name_ja.clone(),
+                note: None,
             };
             (
                 tr(
@@ -958,10 +971,13 @@ fn by_ids(
         let shown = query::show(kb, id)?;
         let e = &shown.entity;
         if e.kind != Kind::Technique {
-            return Err(Error::NotFound(format!(
-                "{id} is {} {}, not a technique; a layer lists techniques",
-                e.kind, e.name
-            )));
+            return Err(Error::NotFound(
+                format!(
+                    "{id} is {} {}, not a technique; a layer lists techniques",
+                    e.kind, e.name
+                )
+                .into(),
+            ));
         }
         if let Some(r) = &shown.redirected_from {
             notes.push(tr(

@@ -6,6 +6,8 @@
 //! pass a sink for the notes a person should read and a progress callback; nothing here
 //! prints.
 
+use crate::message::Message;
+use crate::msg;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,7 +38,7 @@ pub struct Sources {
 }
 
 /// Where notes for a person go (a warning, "building the index first").
-pub type Notes<'a> = &'a dyn Fn(&str);
+pub type Notes<'a> = &'a dyn Fn(&Message);
 
 /// The index folder readers open: the index folder, or the cache folder a bundle unpacks to.
 pub fn index_root(places: &Places) -> Result<PathBuf> {
@@ -64,9 +66,9 @@ pub fn source_paths(places: &Places, s: &Sources) -> Result<Vec<PathBuf>> {
     if places.data.is_dir() {
         return Ok(vec![places.data.clone()]);
     }
-    Err(Error::NoSources(format!(
-        "no --attack given, KB_ATTACK is not set and {} does not exist",
-        places.data.display()
+    Err(Error::NoSources(msg!(
+        "source.none_given",
+        data = places.data.display()
     )))
 }
 
@@ -81,12 +83,12 @@ pub fn load_kb(places: &Places, s: &Sources, curated: &Curated, notes: Notes) ->
     // A damaged bundle can skip thousands of objects: the first lines and a count.
     const SHOWN: usize = 20;
     for w in kb.warnings.iter().take(SHOWN) {
-        notes(&format!("kb: warning: {w}"));
+        notes(&msg!("note.warning", text = w));
     }
     if kb.warnings.len() > SHOWN {
-        notes(&format!(
-            "kb: … and {} more warnings",
-            kb.warnings.len() - SHOWN
+        notes(&msg!(
+            "note.more_warnings",
+            count = kb.warnings.len() - SHOWN
         ));
     }
     Ok(kb)
@@ -109,24 +111,21 @@ pub fn build_index(
         let problems = model::lint::lint(&curated, &kb).problems;
         if !problems.is_empty() {
             let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
-            return Err(Error::Other(format!(
-                "{} has {} error(s) that `kb lint` reports; fix them first (the index is \
-                 unchanged):\n  {}",
-                dir.display(),
-                problems.len(),
-                shown.join("\n  ")
+            return Err(Error::Other(msg!(
+                "index.lint_errors",
+                dir = dir.display(),
+                count = problems.len(),
+                problems = shown.join("\n  ")
             )));
         }
     }
     if !force && let Some(why) = index::shrinks(out, &kb) {
-        return Err(Error::Other(format!(
-            "{why}; the index is unchanged (pass --force to replace it anyway)"
-        )));
+        return Err(Error::Other(msg!("index.refused_shrink").with("why", why)));
     }
     let m = index::build(&kb, out, progress)?;
-    notes(&format!(
-        "kb: read, linked and indexed in {:.2} s",
-        started.elapsed().as_secs_f64()
+    notes(&msg!(
+        "note.indexed",
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64())
     ));
     Ok(m)
 }
@@ -153,7 +152,7 @@ pub fn open_or_build(
         Ok(kb) => return Ok((kb, None)),
         Err(plan) => plan,
     };
-    notes(&format!("kb: {why}"));
+    notes(&msg!("note.building").with("why", why));
     let sources = Sources {
         attack,
         kb_dir: None,
@@ -163,34 +162,28 @@ pub fn open_or_build(
 }
 
 /// The opened index, or what to build it from (no paths: the default sources) and why.
-type Plan = std::result::Result<KbIndex, (Vec<PathBuf>, String)>;
+type Plan = std::result::Result<KbIndex, (Vec<PathBuf>, Message)>;
 
 fn open_or_plan(places: &Places, notes: Notes) -> Result<Plan> {
     let dir = &places.index;
     match KbIndex::open(dir) {
         Ok(kb) => {
             if kb.manifest.curated != Curated::embedded_fingerprint() {
-                notes(&format!(
-                    "kb: note: {} was built from other kb/ data than this kb carries; \
-                     `kb index` rebuilds it",
-                    dir.display()
-                ));
+                notes(&msg!("note.other_curated", dir = dir.display()));
             }
             Ok(Ok(kb))
         }
         Err(Error::IndexOutdated(why)) => match index::recorded_sources(dir) {
-            Some(paths) if paths.iter().all(|p| p.is_file()) => Ok(Err((
-                paths,
-                format!("{why}; rebuilding it now from the same bundles"),
-            ))),
-            _ => Err(Error::Index(format!(
-                "{why}, and the bundles it was built from are not all readable any more; \
-                 rebuild it with `kb index --attack PATH`"
-            ))),
+            Some(paths) if paths.iter().all(|p| p.is_file()) => {
+                Ok(Err((paths, msg!("note.rebuilding").with("why", why))))
+            }
+            _ => Err(Error::Index(
+                msg!("index.outdated_no_bundles").with("why", why),
+            )),
         },
         Err(_) if !index::exists(dir) => Ok(Err((
             Vec::new(),
-            format!("no index at {} yet; building it first", dir.display()),
+            msg!("note.first_build", dir = dir.display()),
         ))),
         Err(e) => Err(e),
     }
@@ -208,9 +201,9 @@ pub fn find_releases(
 ) -> Result<[PathBuf; 2]> {
     let domain = match domain {
         Some(d) => Some(stix::parse_domain(d).ok_or_else(|| {
-            Error::NotFound(format!(
-                "no ATT&CK domain is called {d:?}; use enterprise, mobile or ics"
-            ))
+            Error::NotFound(
+                format!("no ATT&CK domain is called {d:?}; use enterprise, mobile or ics").into(),
+            )
         })?),
         None => None,
     };
@@ -226,11 +219,14 @@ pub fn find_releases(
     let mut known: Vec<(String, String, PathBuf)> = Vec::new();
     if !specs.iter().all(|s| is_path(s)) {
         let paths = source_paths(places, s).map_err(|e| match e {
-            Error::NoSources(why) => Error::Other(format!(
-                "a version is looked up among the known bundles, and there are none ({why}); \
+            Error::NoSources(why) => Error::Other(
+                format!(
+                    "a version is looked up among the known bundles, and there are none ({why}); \
                  give the bundles' paths, or --attack FOLDER, or fetch them with `kb fetch \
                  --version X.Y`"
-            )),
+                )
+                .into(),
+            ),
             e => e,
         })?;
         let files = source::bundle_files(&paths)?;
@@ -284,32 +280,33 @@ pub fn find_releases(
                         "both releases exist for several domains ({}); choose one with --domain \
                          enterprise|mobile|ics",
                         several.join(", ")
-                    )));
+                    ).into()));
                 }
             }
         }
     };
-    let one = |spec: &str| -> Result<PathBuf> {
-        if is_path(spec) {
-            return Ok(PathBuf::from(spec));
-        }
-        let found: Vec<_> = matches(spec)
-            .into_iter()
-            .filter(|(d, _, _)| chosen.as_deref().is_none_or(|c| c == d))
-            .collect();
-        match found.as_slice() {
-            [one] => Ok(one.2.clone()),
-            [] => {
-                let mut have: Vec<String> = known
-                    .iter()
-                    .map(|(d, v, _)| format!("{d} {v}"))
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                if have.is_empty() {
-                    have.push("none".into());
-                }
-                Err(Error::NotFound(format!(
+    let one =
+        |spec: &str| -> Result<PathBuf> {
+            if is_path(spec) {
+                return Ok(PathBuf::from(spec));
+            }
+            let found: Vec<_> = matches(spec)
+                .into_iter()
+                .filter(|(d, _, _)| chosen.as_deref().is_none_or(|c| c == d))
+                .collect();
+            match found.as_slice() {
+                [one] => Ok(one.2.clone()),
+                [] => {
+                    let mut have: Vec<String> = known
+                        .iter()
+                        .map(|(d, v, _)| format!("{d} {v}"))
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    if have.is_empty() {
+                        have.push("none".into());
+                    }
+                    Err(Error::NotFound(format!(
                     "no bundle of ATT&CK {spec}{} among the known bundles (have: {}); fetch it \
                      with `kb fetch --version {spec}`, or give the bundle's path",
                     chosen
@@ -317,17 +314,20 @@ pub fn find_releases(
                         .map(|d| format!(" ({d})"))
                         .unwrap_or_default(),
                     have.join(", ")
-                )))
+                ).into()))
+                }
+                several => Err(Error::Other(
+                    format!(
+                        "several bundles hold ATT&CK {spec}: {}; give the path of the one you mean",
+                        several
+                            .iter()
+                            .map(|(_, _, p)| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                    .into(),
+                )),
             }
-            several => Err(Error::Other(format!(
-                "several bundles hold ATT&CK {spec}: {}; give the path of the one you mean",
-                several
-                    .iter()
-                    .map(|(_, _, p)| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
-    };
+        };
     Ok([one(specs[0])?, one(specs[1])?])
 }

@@ -226,3 +226,238 @@ fn programs_filtered_by_a_technique_or_concept_are_those_that_carry_it() {
         );
     }
 }
+
+/// The `show --json` record of `key`.
+fn shown_json(args: &[&str]) -> serde_json::Value {
+    let o = kb(args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+/// The text of the relationship to `id` in the `rel` list of a `show --json` record.
+fn note_of(v: &serde_json::Value, rel: &str, id: &str) -> String {
+    v["relations"][rel]
+        .as_array()
+        .expect("relation list")
+        .iter()
+        .find(|r| r["id"] == id)
+        .and_then(|r| r["note"].as_str())
+        .unwrap_or_else(|| panic!("{id} has no note in {rel}"))
+        .to_string()
+}
+
+#[test]
+fn show_t1053_005_gives_apt29s_procedure_line() {
+    let v = shown_json(&["show", "--json", "T1053.005"]);
+    let apt29 = note_of(&v, "groups", "G0016");
+    assert!(apt29.contains("APT29"), "{apt29}");
+    assert!(apt29.to_lowercase().contains("scheduled task"), "{apt29}");
+    assert!(!apt29.contains("(Citation:"), "{apt29}");
+    // Software and campaigns carry theirs too.
+    assert!(!note_of(&v, "software", "S0111").is_empty());
+    // The text output puts the procedure under its group; in Japanese it is marked English.
+    let o = kb(&["show", "T1053.005", "--lang", "ja"]);
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("G0016 "))
+        .expect("APT29 listed");
+    assert!(
+        lines[at + 1].contains("APT29 has used"),
+        "{}",
+        lines[at + 1]
+    );
+    assert!(text.contains("MITRE の原文、英語"), "{text}");
+}
+
+#[test]
+fn show_apt29_gives_a_procedure_per_technique_cut_unless_all() {
+    let v = shown_json(&["show", "--json", "APT29"]);
+    let techniques = v["relations"]["techniques"].as_array().expect("techniques");
+    let with_text = techniques.iter().filter(|t| t["note"].is_string()).count();
+    assert!(
+        with_text * 10 >= techniques.len() * 9,
+        "{with_text} of {}",
+        techniques.len()
+    );
+    // A long procedure is one short line by default, whole with --all.
+    let long = techniques
+        .iter()
+        .filter_map(|t| t["note"].as_str())
+        .find(|n| n.chars().count() > 200)
+        .expect("a long procedure text");
+    let short = stdout(&kb(&["show", "G0016"]));
+    let all = stdout(&kb(&["show", "G0016", "--all"]));
+    assert!(!short.contains(long), "cut by default");
+    assert!(all.contains(long), "--all prints it whole");
+}
+
+#[test]
+fn a_country_or_its_agency_puts_that_countrys_groups_first() {
+    let kb = open();
+    for (q, mark) in [
+        ("Chinese threat actor", "中国系"),
+        ("中国の攻撃グループ", "中国系"),
+        ("Russian hackers", "ロシア系"),
+        ("ロシア系APT", "ロシア系"),
+        ("SVR", "ロシア系"),
+        ("DPRK", "北朝鮮系"),
+        ("北朝鮮のハッカー", "北朝鮮系"),
+        ("Iran-nexus actors", "イラン系"),
+        ("イランの APT", "イラン系"),
+    ] {
+        let hits = search(&kb, q);
+        let of_country = hits
+            .iter()
+            .take(5)
+            .filter(|h| {
+                attack_kb::query::show(&kb, &h.stored.id)
+                    .is_ok_and(|s| s.entity.keywords_ja.iter().any(|k| k == mark))
+            })
+            .count();
+        assert_eq!(
+            hits[0].stored.kind,
+            attack_kb::model::Kind::Group,
+            "{q}: {:?}",
+            ids(&hits)
+        );
+        assert!(of_country >= 3, "{q}: {of_country} of 5: {:?}", ids(&hits));
+    }
+    // A country's name inside another word is not that country (インド in ウインドウ).
+    let hits = search(&kb, "ウインドウ");
+    assert_ne!(
+        hits[0].stored.kind,
+        attack_kb::model::Kind::Group,
+        "{:?}",
+        ids(&hits)
+    );
+}
+
+/// The entries of a help page that describe an argument or a command: an entry's text may be
+/// on its own line, or on the lines below it when clap wraps a narrow terminal's page.
+fn described_lines(help: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in help.lines() {
+        let t = l.trim_start();
+        if t.is_empty() || !l.starts_with("  ") {
+            continue;
+        }
+        let indent = l.len() - t.len();
+        match out.last_mut() {
+            // A continuation: more indented than an entry (entries start at 2 to 6 spaces).
+            Some(last) if indent > 6 => last.push_str(t),
+            _ => out.push(t.to_string()),
+        }
+    }
+    out
+}
+
+#[test]
+fn japanese_help_has_japanese_for_every_command_and_argument() {
+    let top = stdout(&kb(&["--lang", "ja", "-h"]));
+    assert!(
+        top.contains("使い方:") && top.contains("コマンド:"),
+        "{top}"
+    );
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("コマンド:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(commands.len() >= 9, "{commands:?}");
+    for c in &commands {
+        let o = kb(&["--lang", "ja", c, "-h"]);
+        let help = stdout(&o);
+        for english in [
+            "Usage:",
+            "Options:",
+            "Arguments:",
+            "[default:",
+            "[possible values:",
+        ] {
+            assert!(!help.contains(english), "kb {c} -h: {english}\n{help}");
+        }
+        for line in described_lines(&help) {
+            assert!(attack_kb::text::has_japanese(&line), "kb {c} -h: {line}");
+        }
+    }
+    // The locale decides when --lang is not given.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["search", "--help"])
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "ja_JP.UTF-8")
+        .output()
+        .expect("kb runs");
+    assert!(stdout(&o).contains("検索する語句"), "{}", stdout(&o));
+}
+
+#[test]
+fn errors_speak_the_analysts_language() {
+    // A command line kb cannot read: exit 2, said in Japanese with the command to read about.
+    let o = kb(&["--lang", "ja", "search", "--limit", "0", "x"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("エラー") && err.contains("kb search --help"),
+        "{err}"
+    );
+    // An ID that does not exist: exit 3, Japanese in Japanese mode, English otherwise.
+    let o = kb(&["--lang", "ja", "show", "T1053.999"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("ATT&CK にありません") && err.contains("T1053"),
+        "{err}"
+    );
+    let o = kb(&["show", "T1053.999"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist in ATT&CK"));
+    // A missing index names the folder and the fix in Japanese.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
+        .args(["--lang", "ja", "--index", "/nonexistent/kb-index", "info"])
+        .output()
+        .expect("kb runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("インデックスがありません") && err.contains("kb index"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_message_kb_says_has_english_and_japanese() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![src];
+    let mut keys = Vec::new();
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(
+                std::fs::read_dir(&p)
+                    .expect("src")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            let text = std::fs::read_to_string(&p).expect("source");
+            for part in text.split("msg!(").skip(1) {
+                let key: String = part
+                    .trim_start()
+                    .strip_prefix('"')
+                    .map(|r| r.chars().take_while(|c| *c != '"').collect())
+                    .unwrap_or_default();
+                if !key.is_empty() {
+                    keys.push((p.display().to_string(), key));
+                }
+            }
+        }
+    }
+    assert!(keys.len() > 50, "{}", keys.len());
+    let unknown: Vec<_> = keys
+        .iter()
+        .filter(|(_, k)| !attack_kb::message::is_known(k))
+        .collect();
+    assert!(unknown.is_empty(), "add to kb/ja/cli.toml: {unknown:?}");
+}

@@ -20,19 +20,11 @@ use attack_kb::query::{self, SearchRequest};
 use attack_kb::source::curated::Curated;
 use attack_kb::{Error, Result};
 use attack_kb::{diff, explain, layer, service};
-use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::serve::MAX_LIMIT;
 use super::{Lang, render, render_diff, render_explain};
-
-#[derive(ClapArgs)]
-pub struct McpArgs {
-    /// Language of the answers when a tool call names none (default: from LC_ALL/LANG).
-    #[arg(long, value_enum)]
-    lang: Option<Lang>,
-}
 
 /// Protocol revisions this server speaks, newest first: the tools part is the same in all.
 pub(crate) const PROTOCOL_VERSIONS: &[&str] =
@@ -71,8 +63,10 @@ impl Answer {
     /// The CLI's `--json` of `value`. Written to text first, as the CLI does: a score (f32)
     /// then reads back as the same decimal the CLI prints, not as its widened f64.
     fn json<T: Serialize>(value: &T) -> Result<Answer> {
-        let json_text = serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))?;
-        let json = serde_json::from_str(&json_text).map_err(|e| Error::Other(e.to_string()))?;
+        let json_text =
+            serde_json::to_string(value).map_err(|e| Error::Other(e.to_string().into()))?;
+        let json =
+            serde_json::from_str(&json_text).map_err(|e| Error::Other(e.to_string().into()))?;
         Ok(Answer {
             json_text,
             json,
@@ -677,12 +671,12 @@ fn call(
 
 /// `kb mcp`: answers one message a line from standard input until it closes. Replies go to
 /// standard output, nothing else does; notes go to stderr.
-pub fn run(args: &McpArgs, kb: KbIndex, places: service::Places) -> Result<ExitCode> {
+/// `lang` answers a tool call that names no language (`--lang`, else the locale).
+pub fn run(kb: KbIndex, places: service::Places, lang: Lang) -> Result<ExitCode> {
     let ctx = Ctx {
         kb: &kb,
         places: &places,
     };
-    let lang = super::lang(args.lang);
     let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
     super::say(format_args!(
         "kb: MCP server on standard input and output (tools: {})",
@@ -734,7 +728,11 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> Result<Line> {
         let buf = match input.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::Other(format!("cannot read standard input: {e}"))),
+            Err(e) => {
+                return Err(Error::Other(
+                    format!("cannot read standard input: {e}").into(),
+                ));
+            }
         };
         if buf.is_empty() {
             return Ok(match (any, too_long) {

@@ -1,12 +1,14 @@
 //! The command-line frontend: parses arguments, finds sources and the index, calls the library
 //! and prints. Owns no search or ranking logic.
 
+mod i18n;
 mod mcp;
 mod render;
 mod render_diff;
 mod render_explain;
 mod serve;
 
+use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,13 +17,14 @@ use attack_kb::diff;
 use attack_kb::explain;
 use attack_kb::index::{self, KbIndex, Manifest};
 use attack_kb::layer;
+use attack_kb::message::Message;
 use attack_kb::model::{self, Kind};
 use attack_kb::query::{self, SearchRequest};
 use attack_kb::service;
 use attack_kb::source::{curated::Curated, fetch};
 use attack_kb::text::escape_controls;
-use attack_kb::{Error, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use attack_kb::{Error, Result, msg};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +45,9 @@ struct Cli {
     /// unpacked once into a cache folder ($KB_CACHE, else ~/.cache/attack-kb).
     #[arg(long, global = true, env = "KB_BUNDLE")]
     bundle: Option<PathBuf>,
+    /// Language of the output, help and messages (default: from LC_ALL/LANG).
+    #[arg(long, global = true, value_enum)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,7 +79,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Answer search, show and explain as an MCP server (Model Context Protocol) on standard
     /// input and output, for AI assistants and agents.
-    Mcp(mcp::McpArgs),
+    Mcp,
     /// What changed between two ATT&CK releases: techniques added, revoked, deprecated,
     /// renamed, moved; tactics, platforms, descriptions; groups, software and more.
     Diff(DiffArgs),
@@ -84,15 +90,21 @@ struct OutputArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// Language of the text output (default: from LC_ALL/LANG).
-    #[arg(long, value_enum)]
-    lang: Option<Lang>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Lang {
     Ja,
     En,
+}
+
+impl From<explain::Lang> for Lang {
+    fn from(lang: explain::Lang) -> Lang {
+        match lang {
+            explain::Lang::Ja => Lang::Ja,
+            explain::Lang::En => Lang::En,
+        }
+    }
 }
 
 /// The language of the texts the library picks (explain's).
@@ -184,9 +196,6 @@ struct LayerArgs {
     /// Write the layer to this file instead of standard output.
     #[arg(short = 'o', long)]
     out: Option<PathBuf>,
-    /// Language of the layer's names, description and comments (default: from LC_ALL/LANG).
-    #[arg(long, value_enum)]
-    lang: Option<Lang>,
 }
 
 #[derive(Args)]
@@ -289,11 +298,28 @@ fn parse_kind(s: &str) -> std::result::Result<Kind, String> {
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    match dispatch(&cli) {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // The help and clap's errors are written while parsing: the language is known before.
+    let lang = i18n::lang_in_args(&args).unwrap_or_else(locale_lang);
+    let texts = i18n::Texts::embedded();
+    let cmd = match lang {
+        Lang::Ja => texts.japanese(Cli::command()),
+        Lang::En => Cli::command(),
+    };
+    let cli = match cmd
+        .clone()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(&e, lang, &texts, &cmd, &args),
+    };
+    let mut cli = cli;
+    let lang = *cli.lang.get_or_insert(lang);
+    match dispatch(&cli, lang) {
         Ok(code) => code,
         Err(e) => {
-            say(format_args!("kb: {e}"));
+            say(format_args!("kb: {}", e.render(explain::Lang::from(lang))));
             ExitCode::from(match e {
                 Error::NotFound(_) => 3,
                 _ => 1,
@@ -302,7 +328,34 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn dispatch(cli: &Cli) -> Result<ExitCode> {
+/// Help and version go to stdout as clap writes them (in Japanese, from the localized
+/// command); a wrong command line is said in the user's language, exit code 2.
+fn command_line_error(
+    e: &clap::Error,
+    lang: Lang,
+    texts: &i18n::Texts,
+    cmd: &clap::Command,
+    args: &[OsString],
+) -> ExitCode {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if shown || lang == Lang::En {
+        let _ = e.print();
+    } else {
+        let _ = io::stderr()
+            .lock()
+            .write_all(escape_controls(&texts.clap_error(e, cmd, args)).as_bytes());
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// The library's language for a CLI language.
+fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
     match &cli.command {
         Command::Search(a) => {
             let kb = open_or_build(cli)?;
@@ -321,12 +374,12 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             };
             let resp = query::search(&kb, &req)?;
             for n in &resp.notes {
-                say(format_args!("kb: note: {n}"));
+                say_message(&msg!("note.search").with("text", n.clone()), lang);
             }
             if a.out.json {
                 print_json(&resp)?;
             } else {
-                emit(|out| render::search(out, &resp, lang(a.out.lang)))?;
+                emit(|out| render::search(out, &resp, lang))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -336,13 +389,12 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if a.out.json {
                 print_json(&shown)?;
             } else {
-                emit(|out| render::show(out, &shown, lang(a.out.lang), a.all))?;
+                emit(|out| render::show(out, &shown, lang, a.all))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain(a) => {
             let kb = open_or_build(cli)?;
-            let lang = lang(a.out.lang);
             let lib_lang = explain::Lang::from(lang);
             let stdin = a.line.len() == 1 && a.line[0] == "-";
             if !stdin {
@@ -364,7 +416,8 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 let mut text = String::new();
                 for e in &all {
                     text.push_str(
-                        &serde_json::to_string(e).map_err(|e| Error::Other(e.to_string()))?,
+                        &serde_json::to_string(e)
+                            .map_err(|e| Error::Other(e.to_string().into()))?,
                     );
                     text.push('\n');
                 }
@@ -385,7 +438,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Index(a) => {
             let out = a.out.clone().unwrap_or_else(|| cli.index.clone());
             let m = build_index(cli, &a.sources, &out, a.force)?;
-            note(|err| render::manifest(err, &m, &out));
+            note(|err| render::manifest(err, &m, &out, lang));
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch(a) => {
@@ -415,17 +468,17 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                     b.finish_and_clear();
                 }
                 let got = got?;
-                say(format_args!(
-                    "fetched {} (ATT&CK {}, {} objects)",
-                    got.path.display(),
-                    got.version,
-                    got.objects
-                ));
+                say_message(
+                    &msg!(
+                        "note.fetched",
+                        path = got.path.display(),
+                        version = got.version,
+                        objects = got.objects
+                    ),
+                    lang,
+                );
             }
-            say(format_args!(
-                "next: `kb index` builds the index from {}",
-                cli.data.display()
-            ));
+            say_message(&msg!("note.fetch_next", data = cli.data.display()), lang);
             Ok(ExitCode::SUCCESS)
         }
         Command::Lint(a) => {
@@ -435,10 +488,10 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if let Some(f) = &a.expect_binaries {
                 let names = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
                 for n in model::lint::missing_binaries(&curated, &names) {
-                    report.problems.push(format!(
-                        "binaries/: {n} (listed in {}) is not in the catalogue",
-                        f.display()
-                    ));
+                    report.problems.push(
+                        msg!("lint.missing_binary", name = n, file = f.display())
+                            .render(explain::Lang::from(lang)),
+                    );
                 }
             }
             emit(|out| render::lint(out, &report, &curated))?;
@@ -472,7 +525,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let req = layer::LayerRequest {
                 selection,
                 domain: a.domain.clone(),
-                lang: lang(a.lang).into(),
+                lang: lang.into(),
                 limit: usize::from(a.limit),
             };
             let built = layer::build(&kb, &req)?;
@@ -480,7 +533,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 say(format_args!("kb: note: {n}"));
             }
             let text = serde_json::to_string_pretty(&built.layer)
-                .map_err(|e| Error::Other(e.to_string()))?;
+                .map_err(|e| Error::Other(e.to_string().into()))?;
             match &a.out {
                 Some(path) => {
                     std::fs::write(path, format!("{text}\n")).map_err(|e| Error::io(path, e))?;
@@ -506,16 +559,16 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Pack(a) => {
             let m = index::pack::write(&cli.index, &a.out)?;
-            note(|err| render::manifest(err, &m, &a.out));
+            note(|err| render::manifest(err, &m, &a.out, lang));
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(a) => {
             let kb = open_or_build(cli)?;
-            serve::run(a, kb, index_source(cli), places(cli))
+            serve::run(a, kb, index_source(cli), places(cli), lang.into())
         }
-        Command::Mcp(a) => {
+        Command::Mcp => {
             let kb = open_or_build(cli)?;
-            mcp::run(a, kb, places(cli))
+            mcp::run(kb, places(cli), lang)
         }
         Command::Diff(a) => {
             let sources = service::Sources {
@@ -544,7 +597,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 } else {
                     render_diff::Style::Text
                 };
-                emit(|out| render_diff::diff(out, &d, lang(a.out.lang), style, a.all))?;
+                emit(|out| render_diff::diff(out, &d, lang, style, a.all))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -553,7 +606,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             if o.json {
                 print_json(&kb.manifest)?;
             } else {
-                emit(|out| render::manifest(out, &kb.manifest, &cli.index))?;
+                emit(|out| render::manifest(out, &kb.manifest, &cli.index, lang))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -564,12 +617,12 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
 fn read_stdin() -> Result<String> {
     let mut bytes = Vec::new();
     io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes)
-        .map_err(|e| Error::Other(format!("cannot read standard input: {e}")))?;
+        .map_err(|e| Error::Other(msg!("cli.stdin", detail = e)))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Other(e.to_string()))?;
+    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Other(e.to_string().into()))?;
     emit(|out| writeln!(out, "{s}"))
 }
 
@@ -581,7 +634,7 @@ fn emit(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     match f(&mut out).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Other(format!("cannot write the output: {e}"))),
+        Err(e) => Err(Error::Other(msg!("cli.output", detail = e))),
     }
 }
 
@@ -605,19 +658,22 @@ fn say(line: std::fmt::Arguments) {
     );
 }
 
-/// `--lang`, else the locale: LC_ALL, LC_MESSAGES, LANG starting with "ja" mean Japanese.
-fn lang(flag: Option<Lang>) -> Lang {
-    flag.unwrap_or_else(|| {
-        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-            .unwrap_or_default();
-        if locale.starts_with("ja") {
-            Lang::Ja
-        } else {
-            Lang::En
-        }
-    })
+/// The locale's language: LC_ALL, LC_MESSAGES, LANG starting with "ja" mean Japanese.
+fn locale_lang() -> Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_default();
+    if locale.starts_with("ja") {
+        Lang::Ja
+    } else {
+        Lang::En
+    }
+}
+
+/// A message on stderr in the user's language.
+fn say_message(m: &Message, lang: Lang) {
+    say(format_args!("{}", m.render(explain::Lang::from(lang))));
 }
 
 /// Where this command was told to look, for the library's shared lookup.
@@ -636,16 +692,18 @@ fn sources(s: &SourceArgs) -> service::Sources {
     }
 }
 
-fn say_note(line: &str) {
-    say(format_args!("{line}"));
+/// The language this run speaks (set once the command line is read).
+fn lang_of(cli: &Cli) -> Lang {
+    cli.lang.unwrap_or(Lang::En)
 }
 
 /// Opens the index the way every frontend does (service::open_or_build), showing a progress
 /// bar and the build report when it had to build one.
 fn open_or_build(cli: &Cli) -> Result<KbIndex> {
-    let (kb, built) = with_progress(|tick| service::open_or_build(&places(cli), tick, &say_note))?;
+    let notes = |m: &Message| say_message(m, lang_of(cli));
+    let (kb, built) = with_progress(|tick| service::open_or_build(&places(cli), tick, &notes))?;
     if let Some(m) = built {
-        note(|err| render::manifest(err, &m, &cli.index));
+        note(|err| render::manifest(err, &m, &cli.index, lang_of(cli)));
     }
     Ok(kb)
 }
@@ -668,12 +726,14 @@ fn load_curated(s: &SourceArgs) -> Result<Curated> {
 }
 
 fn load_kb(cli: &Cli, s: &SourceArgs, curated: &Curated) -> Result<model::Kb> {
-    service::load_kb(&places(cli), &sources(s), curated, &say_note)
+    let notes = |m: &Message| say_message(m, lang_of(cli));
+    service::load_kb(&places(cli), &sources(s), curated, &notes)
 }
 
 fn build_index(cli: &Cli, s: &SourceArgs, out: &Path, force: bool) -> Result<Manifest> {
     with_progress(|tick| {
-        service::build_index(&places(cli), &sources(s), out, force, tick, &say_note)
+        let notes = |m: &Message| say_message(m, lang_of(cli));
+        service::build_index(&places(cli), &sources(s), out, force, tick, &notes)
     })
 }
 

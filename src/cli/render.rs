@@ -15,6 +15,8 @@ use std::io::{self, Write};
 
 /// Long relation lists (T1059 is used by hundreds of programs) are cut in text output.
 const MAX_LIST: usize = 15;
+/// Characters of a procedure text shown per entry without `--all`.
+const MAX_NOTE: usize = 110;
 
 pub(crate) fn name_pair(name: &str, name_ja: Option<&str>, lang: Lang) -> String {
     match (lang, name_ja) {
@@ -143,6 +145,7 @@ fn via_text(via: &str, lang: Lang) -> String {
         ("replaces revoked ", "廃止された次の項目の後継: "),
         ("alert: ", "アラート: "),
         ("event: ", "イベント: "),
+        ("parent of ", "次の ID の親テクニック: "),
     ] {
         if let Some(rest) = via.strip_prefix(en) {
             return format!("{ja}{rest}");
@@ -161,10 +164,20 @@ fn section(out: &mut dyn Write, title_en: &str, title_ja: &str, lang: Lang) -> i
     Ok(())
 }
 
+/// One line per entry; a relationship's text (a procedure) follows on its own line, cut to
+/// one short line unless `all` asks for everything.
 fn list(out: &mut dyn Write, refs: &[Ref], lang: Lang, all: bool) -> io::Result<()> {
     let shown = if all { refs.len() } else { MAX_LIST };
     for r in refs.iter().take(shown) {
         writeln!(out, "  {}", ref_text(r, lang))?;
+        if let Some(n) = &r.note {
+            let n = if all {
+                n.clone()
+            } else {
+                truncate(n, MAX_NOTE)
+            };
+            writeln!(out, "      {}", n.replace('\n', " "))?;
+        }
     }
     if refs.len() > shown {
         match lang {
@@ -372,7 +385,13 @@ pub fn show(out: &mut dyn Write, shown: &Shown, lang: Lang, all: bool) -> io::Re
             continue; // listed with their reasons under "ATT&CK mapping"
         }
         let (en, ja) = relation_title(e.kind, *rel);
-        section(out, en, ja, lang)?;
+        // Procedure texts are MITRE's English: the Japanese title says so.
+        let ja = if refs.iter().any(|r| r.note.is_some()) {
+            format!("{ja} (手順・説明は MITRE の原文、英語)")
+        } else {
+            ja.to_string()
+        };
+        section(out, en, &ja, lang)?;
         list(out, refs, lang, all)?;
     }
     Ok(())
@@ -479,28 +498,60 @@ fn binary(out: &mut dyn Write, e: &Entity, lang: Lang) -> io::Result<()> {
     Ok(())
 }
 
-pub fn manifest(out: &mut dyn Write, m: &Manifest, dir: &Path) -> io::Result<()> {
-    writeln!(
-        out,
-        "index: {} (built {}, {:.2} s)",
-        dir.display(),
-        m.built_at,
-        m.build_seconds
-    )?;
-    for s in &m.sources {
+pub fn manifest(out: &mut dyn Write, m: &Manifest, dir: &Path, lang: Lang) -> io::Result<()> {
+    let ja = lang == Lang::Ja;
+    if ja {
         writeln!(
             out,
-            "  source: {} — {} ATT&CK {} (STIX {}), {} objects",
-            s.path, s.domain, s.version, s.spec_version, s.objects
+            "インデックス: {} (作成 {}、{:.2} 秒)",
+            dir.display(),
+            m.built_at,
+            m.build_seconds
+        )?;
+    } else {
+        writeln!(
+            out,
+            "index: {} (built {}, {:.2} s)",
+            dir.display(),
+            m.built_at,
+            m.build_seconds
         )?;
     }
-    let counts: Vec<String> = m.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    writeln!(out, "  entities: {}", counts.join(", "))?;
-    writeln!(
-        out,
-        "  revoked IDs redirected: {}; warnings: {}",
-        m.revoked, m.warnings
-    )?;
+    for s in &m.sources {
+        if ja {
+            writeln!(
+                out,
+                "  入力元: {} — {} ATT&CK {} (STIX {})、オブジェクト {} 件",
+                s.path, s.domain, s.version, s.spec_version, s.objects
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  source: {} — {} ATT&CK {} (STIX {}), {} objects",
+                s.path, s.domain, s.version, s.spec_version, s.objects
+            )?;
+        }
+    }
+    let counts: Vec<String> = m
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{} {n}", kind_text(*k, lang)))
+        .collect();
+    if ja {
+        writeln!(out, "  件数: {}", counts.join("、"))?;
+        writeln!(
+            out,
+            "  廃止 (revoked) ID の転送: {} 件、警告: {} 件",
+            m.revoked, m.warnings
+        )?;
+    } else {
+        writeln!(out, "  entities: {}", counts.join(", "))?;
+        writeln!(
+            out,
+            "  revoked IDs redirected: {}; warnings: {}",
+            m.revoked, m.warnings
+        )?;
+    }
     Ok(())
 }
 

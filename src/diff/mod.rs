@@ -184,9 +184,11 @@ pub fn compare_files(old: &Path, new: &Path, curated: &Curated, opts: &Options) 
     let (o, n) = std::thread::scope(|s| {
         let o = s.spawn(|| stix::read_bundle(old));
         let n = stix::read_bundle(new);
-        let o = o
-            .join()
-            .unwrap_or_else(|_| Err(Error::Other(format!("{}: reading failed", old.display()))));
+        let o = o.join().unwrap_or_else(|_| {
+            Err(Error::Other(
+                format!("{}: reading failed", old.display()).into(),
+            ))
+        });
         (o, n)
     });
     compare(&o?, &n?, curated, opts)
@@ -195,10 +197,13 @@ pub fn compare_files(old: &Path, new: &Path, curated: &Curated, opts: &Options) 
 /// Compares two releases of one domain. Japanese names come from `curated`.
 pub fn compare(old: &Bundle, new: &Bundle, curated: &Curated, opts: &Options) -> Result<Diff> {
     if old.info.domain != new.info.domain {
-        return Err(Error::Other(format!(
-            "{} is {} and {} is {}: kb diff compares two releases of one domain",
-            old.info.path, old.info.domain, new.info.path, new.info.domain
-        )));
+        return Err(Error::Other(
+            format!(
+                "{} is {} and {} is {}: kb diff compares two releases of one domain",
+                old.info.path, old.info.domain, new.info.path, new.info.domain
+            )
+            .into(),
+        ));
     }
     let names = Names::new(curated);
     let (o, n) = (Release::new(old), Release::new(new));
@@ -243,6 +248,7 @@ impl<'a> Names<'a> {
             kind: Kind::of_stix(&o.kind).unwrap_or(Kind::Technique),
             name: o.name.clone().unwrap_or_default(),
             id,
+            note: None,
         }
     }
 
@@ -547,10 +553,13 @@ fn platform_changes(old: &Release, new: &Release, names: &Names) -> Vec<SetChang
 fn focus(kind: Kind, id: &str, old: &Release, new: &Release, names: &Names) -> Result<Focus> {
     let (o, n) = (old.by_attack_id(kind, id), new.by_attack_id(kind, id));
     let Some(shown) = n.or(o) else {
-        return Err(Error::NotFound(format!(
-            "no {kind} {id} in either release; give the ID of one (a group G0016, software \
+        return Err(Error::NotFound(
+            format!(
+                "no {kind} {id} in either release; give the ID of one (a group G0016, software \
              S0002)"
-        )));
+            )
+            .into(),
+        ));
     };
     let links = |r: &Release, me: Option<&StixObject>| -> BTreeSet<Link> {
         let Some(me) = me else {

@@ -11,6 +11,7 @@
 //! * `kb_code`: program names, IDs and switches — keeps `schtasks.exe` and `T1053.005` whole and
 //!   also yields `schtasks` for `schtasks.exe`.
 
+use crate::msg;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
@@ -61,7 +62,7 @@ fn segmenter() -> Result<Arc<Segmenter>> {
             Ok(Arc::new(Segmenter::new(Mode::Normal, dict, None)))
         })
         .clone()
-        .map_err(|e| Error::Other(format!("cannot load the Japanese dictionary: {e}")))
+        .map_err(|e| Error::Other(msg!("index.dictionary", detail = e)))
 }
 
 /// Tokens are computed up front, then streamed: tantivy's `TokenStream` borrows mutably, which the
@@ -253,6 +254,41 @@ fn push_code_word(raw: &str, offset: usize, tokens: &mut Vec<Token>) {
         tokens.push(token(stem.to_string(), offset, end, position));
     }
     tokens.push(token(lower, offset, end, position));
+}
+
+/// The Japanese analyzer's tokens of `text`, in order and with repeats.
+fn ja_tokens(index: &tantivy::Index, text: &str) -> Vec<String> {
+    let Some(mut a) = index.tokenizers().get(JA) else {
+        return Vec::new();
+    };
+    let mut tokens: Vec<String> = Vec::new();
+    let mut stream = a.token_stream(text);
+    while let Some(t) = stream.next() {
+        tokens.push(t.text.clone());
+    }
+    tokens
+}
+
+/// The key of a name of several words ("North Korean", 北朝鮮系): its Japanese-analyzer tokens
+/// joined without a space. [`phrase_keys`] finds it among the words of a longer text.
+pub fn phrase_key(index: &tantivy::Index, text: &str) -> String {
+    ja_tokens(index, text).concat()
+}
+
+/// Every run of up to `max` consecutive tokens of `text` as a [`phrase_key`]: a name is found
+/// as whole words of the text, never inside another word (インド is not in ウインドウ).
+pub fn phrase_keys(index: &tantivy::Index, text: &str, max: usize) -> Vec<String> {
+    let tokens = ja_tokens(index, text);
+    let mut out: Vec<String> = Vec::new();
+    for start in 0..tokens.len() {
+        for end in start + 1..=(start + max).min(tokens.len()) {
+            let key = tokens[start..end].concat();
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+    }
+    out
 }
 
 /// The tokens an analyzer produces for `text`: the query side uses this to build term queries

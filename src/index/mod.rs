@@ -28,14 +28,15 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
+use crate::message::Message;
 use crate::model::{Deprecated, Entity, Kb, Kind, Redirect, Ref};
 use crate::source::grammar::ExplainData;
 use crate::source::stix::SourceInfo;
 use crate::text::{exact_key, first_sentence, normalize, space_scripts};
-use crate::{Error, Result};
+use crate::{Error, Result, msg};
 
 /// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
 const EXPLAIN_FILE: &str = "explain.json";
@@ -64,6 +65,9 @@ pub struct Fields {
     pub text_ja: Field,
     pub code: Field,
     pub weight: Field,
+    /// A group's countries of origin, as the keys of every word that names them
+    /// ([`analysis::phrase_keys`]).
+    pub origin: Field,
     pub hit: Field,
     pub record: Field,
 }
@@ -98,6 +102,7 @@ fn schema() -> (Schema, Fields) {
         text_ja: b.add_text_field("text_ja", text(analysis::JA)),
         code: b.add_text_field("code", text(analysis::CODE)),
         weight: b.add_u64_field("weight", FAST | INDEXED),
+        origin: b.add_text_field("origin", STRING),
         hit: b.add_text_field("hit", STORED),
         record: b.add_text_field("record", STORED),
     };
@@ -174,7 +179,7 @@ impl KbIndex {
                 damaged(
                     root,
                     &root.join("CURRENT"),
-                    &format!("cannot be opened ({why})"),
+                    msg!("index.cannot_be_opened", detail = why),
                 )
             })?
         };
@@ -186,34 +191,37 @@ impl KbIndex {
 
     fn open_live(root: &Path) -> Result<KbIndex> {
         let dir = live_generation(root)?;
-        let outdated =
-            |what: String| Error::IndexOutdated(format!("the index at {} {what}", root.display()));
+        let outdated = |what: crate::message::Message| {
+            Error::IndexOutdated(msg!("index.outdated", root = root.display()).with("what", what))
+        };
         let manifest_path = dir.join("manifest.json");
         let text =
             std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
         // Truncated or garbled is damage; whole JSON of another layout is an older kb's index.
         let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| damaged(root, &manifest_path, &format!("is not valid JSON ({e})")))?;
+            .map_err(|e| damaged(root, &manifest_path, msg!("index.not_json", detail = e)))?;
         let version = value
             .get("schema_version")
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0);
         if version != u64::from(SCHEMA_VERSION) {
-            return Err(outdated(format!(
-                "was built by another kb version (schema {version}, this kb reads {SCHEMA_VERSION})"
+            return Err(outdated(msg!(
+                "index.other_schema",
+                version = version,
+                ours = SCHEMA_VERSION
             )));
         }
         let manifest: Manifest = serde_json::from_value(value)
-            .map_err(|e| damaged(root, &manifest_path, &format!("is unreadable ({e})")))?;
+            .map_err(|e| damaged(root, &manifest_path, msg!("index.unreadable", detail = e)))?;
         let held = hold(&dir);
         let index = Index::open(readonly::ReadOnly::open(&dir)?)?;
         let bad = index.validate_checksum()?;
         if let Some(file) = bad.iter().min() {
-            return Err(damaged(root, &dir.join(file), "fails its checksum"));
+            return Err(damaged(root, &dir.join(file), msg!("index.checksum")));
         }
         let (expected, fields) = schema();
         if index.schema() != expected {
-            return Err(outdated("has another layout than this kb expects".into()));
+            return Err(outdated(msg!("index.other_layout")));
         }
         analysis::register(&index)?;
         // A generation never changes once written: no reload watcher is needed.
@@ -225,26 +233,26 @@ impl KbIndex {
         let read_json = |name: &str| -> Result<String> {
             let p = dir.join(name);
             std::fs::read_to_string(&p)
-                .map_err(|e| damaged(root, &p, &format!("is unreadable ({e})")))
+                .map_err(|e| damaged(root, &p, msg!("index.unreadable", detail = e)))
         };
         let redirects = serde_json::from_str(&read_json("redirects.json")?).map_err(|e| {
             damaged(
                 root,
                 &dir.join("redirects.json"),
-                &format!("is not valid JSON ({e})"),
+                msg!("index.not_json", detail = e),
             )
         })?;
         let deprecated = serde_json::from_str(&read_json(DEPRECATED_FILE)?).map_err(|e| {
             damaged(
                 root,
                 &dir.join(DEPRECATED_FILE),
-                &format!("is not valid JSON ({e})"),
+                msg!("index.not_json", detail = e),
             )
         })?;
         // Parsed on first use: a search never needs it.
         let explain_text = read_json(EXPLAIN_FILE)?;
         let stix = stix_store::StixStore::open(&dir)
-            .map_err(|e| damaged(root, &dir, &format!("has no readable STIX objects ({e})")))?;
+            .map_err(|e| damaged(root, &dir, msg!("index.no_stix", detail = e)))?;
         Ok(KbIndex {
             index,
             reader,
@@ -265,8 +273,10 @@ impl KbIndex {
             return Ok(d);
         }
         let d: ExplainData = serde_json::from_str(&self.explain_text).map_err(|e| {
-            Error::Index(format!(
-                "damaged index (unreadable {EXPLAIN_FILE}: {e}); rebuild it with `kb index`"
+            Error::Index(msg!(
+                "index.damaged_explain",
+                file = EXPLAIN_FILE,
+                detail = e
             ))
         })?;
         Ok(self.explain.get_or_init(|| d))
@@ -316,7 +326,7 @@ pub fn recorded_sources(root: &Path) -> Option<Vec<PathBuf>> {
 /// Why replacing the index at `root` with `kb` would lose data: with the same domains indexed,
 /// far fewer techniques, groups, software or mitigations than now (a gutted or truncated
 /// bundle). Indexing fewer domains on purpose is no loss.
-pub fn shrinks(root: &Path, kb: &Kb) -> Option<String> {
+pub fn shrinks(root: &Path, kb: &Kb) -> Option<Message> {
     let dir = live_generation(root).ok()?;
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
     let old: Manifest = serde_json::from_str(&text).ok()?;
@@ -342,10 +352,12 @@ pub fn shrinks(root: &Path, kb: &Kb) -> Option<String> {
             new.get(&k).copied().unwrap_or(0),
         );
         (now * 2 < was).then(|| {
-            format!(
-                "the new bundles hold {now} {k} entries, far fewer than the {was} in the \
-                     index at {}",
-                root.display()
+            msg!(
+                "index.shrinks",
+                now = now,
+                kind = k,
+                was = was,
+                root = root.display()
             )
         })
     })
@@ -362,32 +374,36 @@ pub fn lock_first_build(root: &Path) -> Result<std::fs::File> {
 }
 
 /// The error for a damaged index: which file, and how to rebuild it from the same bundles.
-fn damaged(root: &Path, file: &Path, why: &str) -> Error {
+fn damaged(root: &Path, file: &Path, why: Message) -> Error {
     damaged_built_from(root, file, why, recorded_sources(root))
 }
 
 /// [`damaged`] where the manifest cannot be reached (CURRENT itself is damaged).
-fn damaged_built_from(root: &Path, file: &Path, why: &str, sources: Option<Vec<PathBuf>>) -> Error {
+fn damaged_built_from(
+    root: &Path,
+    file: &Path,
+    why: Message,
+    sources: Option<Vec<PathBuf>>,
+) -> Error {
     let fix = match sources {
         Some(paths) => {
             let args: Vec<String> = paths
                 .iter()
                 .map(|p| format!("--attack {}", p.display()))
                 .collect();
-            format!(
-                "`kb index {}` rebuilds it from the bundles it was built from",
-                args.join(" ")
-            )
+            msg!("index.fix_same_bundles", args = args.join(" "))
         }
-        None => {
-            "rebuild it with `kb index --attack PATH` from the bundles it was built from".into()
-        }
+        None => msg!("index.fix_any_bundles"),
     };
-    Error::Index(format!(
-        "the index at {} is damaged: {} {why}; {fix}",
-        root.display(),
-        file.display()
-    ))
+    Error::Index(
+        msg!(
+            "index.damaged",
+            root = root.display(),
+            file = file.display()
+        )
+        .with("why", why)
+        .with("fix", fix),
+    )
 }
 
 /// Written first into every generation folder kb creates: only folders that hold it are ever
@@ -424,26 +440,27 @@ fn live_generation(root: &Path) -> Result<PathBuf> {
     let name = match std::fs::read_to_string(&current) {
         Ok(name) => name,
         Err(e) if exists(root) => {
-            let why = format!("is unreadable ({e})");
-            return Err(damaged_built_from(root, &current, &why, None));
+            let why = msg!("index.unreadable", detail = e);
+            return Err(damaged_built_from(root, &current, why, None));
         }
         Err(_) => {
-            return Err(Error::Index(format!(
-                "no index at {}: build one with `kb index` (it reads ATT&CK bundles from \
-                 --attack, $KB_ATTACK or the folder `kb fetch` fills)",
-                root.display()
-            )));
+            return Err(Error::Index(msg!("index.missing", root = root.display())));
         }
     };
     let name = name.trim();
     if !is_generation_name(name) {
-        let why = format!("names {name:?}, not a generation folder inside the index folder");
-        return Err(damaged_built_from(root, &current, &why, None));
+        let why = msg!("index.bad_current", name = format!("{name:?}"));
+        return Err(damaged_built_from(root, &current, why, None));
     }
     let dir = root.join(name);
     if !dir.join("manifest.json").is_file() {
         let manifest = dir.join("manifest.json");
-        return Err(damaged_built_from(root, &manifest, "is missing", None));
+        return Err(damaged_built_from(
+            root,
+            &manifest,
+            msg!("index.file_missing"),
+            None,
+        ));
     }
     Ok(dir)
 }
@@ -545,10 +562,9 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
         Error::Index(_) if disk_full(dir) => {
             written(dir, std::io::Error::from(std::io::ErrorKind::StorageFull))
         }
-        Error::Index(why) => Error::Index(format!(
-            "cannot write the index in {}: {why}; the current index is unchanged",
-            dir.display()
-        )),
+        Error::Index(why) => {
+            Error::Index(msg!("index.cannot_write_in", path = dir.display()).with("why", why))
+        }
         e => e,
     })?;
     let redirects = to_json(&kb.redirects)?;
@@ -574,7 +590,8 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
         curated: kb.curated.clone(),
     };
     let mp = dir.join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Other(e.to_string().into()))?;
     std::fs::write(&mp, text).map_err(|e| written(&mp, e))?;
     Ok(manifest)
 }
@@ -582,14 +599,13 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
 /// A write that failed while building: the live index is untouched, and a full disk says so.
 fn written(path: &Path, e: std::io::Error) -> Error {
     let advice = if e.kind() == std::io::ErrorKind::StorageFull {
-        "the disk is full: free some space and run `kb index` again"
+        msg!("index.advice_disk_full")
     } else {
-        "check that the index folder is writable (or pass another with --out)"
+        msg!("index.advice_writable")
     };
-    Error::Index(format!(
-        "cannot write {}: {e}; {advice}. The current index is unchanged",
-        path.display()
-    ))
+    Error::Index(
+        msg!("index.cannot_write", path = path.display(), detail = e).with("advice", advice),
+    )
 }
 
 /// True when 1 MiB more does not fit where `dir` is.
@@ -603,7 +619,7 @@ fn disk_full(dir: &Path) -> bool {
 
 /// The tantivy part of a generation. Its errors are about writing, never advice to rebuild.
 fn write_tantivy(kb: &Kb, dir: &Path, progress: Progress) -> Result<()> {
-    let full = |e: tantivy::TantivyError| Error::Index(e.to_string());
+    let full = |e: tantivy::TantivyError| Error::Index(e.to_string().into());
     let (schema, f) = schema();
     let index = Index::create_in_dir(dir, schema).map_err(full)?;
     analysis::register(&index)?;
@@ -613,7 +629,14 @@ fn write_tantivy(kb: &Kb, dir: &Path, progress: Progress) -> Result<()> {
         .map_err(full)?;
     let total = kb.entities.len();
     for (i, e) in kb.entities.iter().enumerate() {
-        writer.add_document(document(&f, e)?).map_err(full)?;
+        let mut d = document(&f, e)?;
+        for o in kb.origins_of(e) {
+            for w in &o.words {
+                let key = analysis::phrase_key(&index, &normalize(w));
+                d.add_text(f.origin, key);
+            }
+        }
+        writer.add_document(d).map_err(full)?;
         if i % 256 == 0 || i + 1 == total {
             progress(i + 1, total);
         }
@@ -622,6 +645,9 @@ fn write_tantivy(kb: &Kb, dir: &Path, progress: Progress) -> Result<()> {
     writer.wait_merging_threads().map_err(full)?;
     Ok(())
 }
+
+/// Most tokens in a word that names a country (Ministry of Intelligence and Security).
+pub const ORIGIN_WORDS: usize = 6;
 
 /// Per-kind prior, in thousandths, so that equal text matches rank the kinds analysts look for
 /// first; well-connected entities (much-used techniques) get up to 8% more, Mobile- and ICS-only
@@ -828,5 +854,5 @@ fn order_like_source(e: &Entity, mut refs: Vec<Ref>) -> Vec<Ref> {
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Other(e.to_string()))
+    serde_json::to_string(v).map_err(|e| Error::Other(e.to_string().into()))
 }

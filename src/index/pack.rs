@@ -12,6 +12,7 @@
 //! attack-kb/index/...         the generation's files
 //! ```
 
+use crate::msg;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,10 +33,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn bad(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::Index(format!(
-        "{} is not a usable kb bundle ({why}); make a new one with `kb pack`",
-        path.display()
-    ))
+    Error::Index(msg!("pack.unusable", path = path.display(), why = why))
 }
 
 /// Writes the live generation of the index at `root` to `out`. The same index gives the same
@@ -59,8 +57,9 @@ pub fn write(root: &Path, out: &Path) -> Result<Manifest> {
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
-    let zerr =
-        |e: zip::result::ZipError| Error::Other(format!("cannot write {}: {e}", out.display()));
+    let zerr = |e: zip::result::ZipError| {
+        Error::Other(msg!("pack.cannot_write", path = out.display(), detail = e))
+    };
     let mut sums = String::new();
     for n in &names {
         let p = dir.join(n);
@@ -70,8 +69,8 @@ pub fn write(root: &Path, out: &Path) -> Result<Manifest> {
             .map_err(zerr)?;
         zip.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
     }
-    let manifest =
-        serde_json::to_string_pretty(&kb.manifest).map_err(|e| Error::Other(e.to_string()))?;
+    let manifest = serde_json::to_string_pretty(&kb.manifest)
+        .map_err(|e| Error::Other(e.to_string().into()))?;
     zip.start_file(format!("{ROOT}/manifest.json"), options)
         .map_err(zerr)?;
     zip.write_all(manifest.as_bytes())
@@ -160,16 +159,16 @@ fn unpack(bundle: &Path, bytes: &[u8], tmp: &Path) -> Result<()> {
     let v: Version = serde_json::from_slice(manifest_bytes)
         .map_err(|e| bad(bundle, format!("manifest.json: {e}")))?;
     if v.schema_version != SCHEMA_VERSION {
-        return Err(Error::Index(format!(
-            "{} was packed by kb {} (index schema {}); this kb reads schema {SCHEMA_VERSION}: \
-             pack it again with this kb",
-            bundle.display(),
-            if v.kb_version.is_empty() {
+        return Err(Error::Index(msg!(
+            "pack.other_schema",
+            path = bundle.display(),
+            version = if v.kb_version.is_empty() {
                 "?"
             } else {
                 &v.kb_version
             },
-            v.schema_version
+            schema = v.schema_version,
+            ours = SCHEMA_VERSION
         )));
     }
     let sums = get("SHA256SUMS").ok_or_else(|| bad(bundle, "no SHA256SUMS"))?;

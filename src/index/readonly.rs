@@ -3,6 +3,7 @@
 //! read-only mount or in a folder of another owner. A generation never changes once it has been
 //! written, so there is nothing for that lock to protect, and it is skipped.
 
+use crate::msg;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ impl ReadOnly {
     pub fn open(dir: &Path) -> Result<ReadOnly> {
         MmapDirectory::open(dir)
             .map(ReadOnly)
-            .map_err(|e| Error::Index(format!("cannot open the index in {}: {e}", dir.display())))
+            .map_err(|e| Error::Index(msg!("index.cannot_open", path = dir.display(), detail = e)))
     }
 }
 

@@ -163,7 +163,8 @@ pub fn write(kb: &Kb, dir: &Path) -> Result<()> {
         collections.push(write_collection(raw, id, title, &japanese, dir)?);
     }
     let p = dir.join(COLLECTIONS_FILE);
-    let text = serde_json::to_vec_pretty(&collections).map_err(|e| Error::Other(e.to_string()))?;
+    let text =
+        serde_json::to_vec_pretty(&collections).map_err(|e| Error::Other(e.to_string().into()))?;
     std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
 }
 
@@ -257,7 +258,7 @@ fn write_collection(
     spec_versions.sort();
     spec_versions.dedup();
     let cp = dir.join(catalog_file(&raw.domain));
-    let text = serde_json::to_vec(&catalog).map_err(|e| Error::Other(e.to_string()))?;
+    let text = serde_json::to_vec(&catalog).map_err(|e| Error::Other(e.to_string().into()))?;
     std::fs::write(&cp, text).map_err(|e| Error::io(&cp, e))?;
     Ok(Collection {
         id,
@@ -306,7 +307,7 @@ fn language_content_object(
         "object_modified": object_modified,
         "contents": { "ja": ja },
     });
-    let bytes = serde_json::to_vec(&value).map_err(|e| Error::Other(e.to_string()))?;
+    let bytes = serde_json::to_vec(&value).map_err(|e| Error::Other(e.to_string().into()))?;
     let head = Head {
         kind: "language-content".into(),
         id,
@@ -355,10 +356,13 @@ impl StixStore {
         let p = dir.join(COLLECTIONS_FILE);
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
         let infos: Vec<Collection> = serde_json::from_str(&text).map_err(|e| {
-            Error::Index(format!(
-                "damaged index: {} is unreadable ({e}); rebuild it with `kb index`",
-                p.display()
-            ))
+            Error::Index(
+                format!(
+                    "damaged index: {} is unreadable ({e}); rebuild it with `kb index`",
+                    p.display()
+                )
+                .into(),
+            )
         })?;
         let open = |name: String| {
             let p = dir.join(name);
@@ -391,11 +395,11 @@ impl StixStore {
             .collections
             .iter()
             .find(|c| c.info.id == id)
-            .ok_or_else(|| Error::NotFound(format!("no collection {id}")))?;
+            .ok_or_else(|| Error::NotFound(format!("no collection {id}").into()))?;
         c.loaded
             .get_or_init(|| load(c))
             .as_ref()
-            .map_err(|why| Error::Index(why.clone()))
+            .map_err(|why| Error::Index(why.clone().into()))
     }
 
     /// True when the collection holds an object with this ID (ours only when asked for).
@@ -450,7 +454,7 @@ impl StixStore {
                     Error::Index(format!(
                         "damaged index: the STIX objects of {collection} are truncated; rebuild \
                          it with `kb index`"
-                    ))
+                    ).into())
                 })?;
             out.extend_from_slice(bytes);
         }

@@ -262,6 +262,21 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
 
     grammar::explain_data(&mut r, c, &check_tech, &check_tactic);
     vocabulary(&mut r, c, kb);
+    // A country whose marks no group carries would never answer a query of its name.
+    for (file, o) in &c.origins {
+        let groups = kb
+            .entities
+            .iter()
+            .filter(|e| kb.origins_of(e).iter().any(|x| x.country == o.country))
+            .count();
+        if groups == 0 || o.words.is_empty() {
+            r.problems.push(format!(
+                "{file}: origin {}: no group carries one of its marks {:?} as a keyword, or it \
+                 has no words",
+                o.country, o.marks
+            ));
+        }
+    }
 
     for e in &kb.entities {
         let enterprise = e.domains.iter().any(|d| d == "enterprise-attack");

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::curated::{Alert, Binary, Curated, Event};
+use crate::source::curated::{Alert, Binary, Curated, Event, Origin};
 use crate::source::grammar::ExplainData;
 use crate::source::stix::{Bundle, LogSource, MutableElement, RawObjects, SourceInfo, StixObject};
 
@@ -138,6 +138,11 @@ pub struct Ref {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_ja: Option<String>,
+    /// The text of the ATT&CK relationship behind the link, citation markers removed: a group's,
+    /// software's or campaign's procedure for a technique (attack.mitre.org's "Procedure
+    /// Examples"), or how a mitigation applies. MITRE's English, never translated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How a listed entity relates to the one that lists it. The meaning depends on the owner's kind:
@@ -233,6 +238,7 @@ impl Entity {
             kind: self.kind,
             name: self.name.clone(),
             name_ja: self.name_ja.clone(),
+            note: None,
         }
     }
 
@@ -307,6 +313,8 @@ pub struct Kb {
     pub explain: ExplainData,
     /// The objects of each bundle indexed, as written, for the STIX store.
     pub raw: Vec<RawBundle>,
+    /// The countries groups come from, with the words that name them.
+    pub origins: Vec<Origin>,
 }
 
 /// One indexed bundle's objects as written.
@@ -331,6 +339,23 @@ impl Kb {
     pub fn get(&self, id: &str) -> Option<&Entity> {
         self.entities.iter().find(|e| e.id.eq_ignore_ascii_case(id))
     }
+
+    /// The countries a group comes from: those one of whose marks is among its keywords.
+    pub fn origins_of(&self, e: &Entity) -> Vec<&Origin> {
+        if e.kind != Kind::Group {
+            return Vec::new();
+        }
+        let has = |m: &String| {
+            e.keywords_en
+                .iter()
+                .chain(&e.keywords_ja)
+                .any(|k| k.eq_ignore_ascii_case(m))
+        };
+        self.origins
+            .iter()
+            .filter(|o| o.marks.iter().any(has))
+            .collect()
+    }
 }
 
 struct Merged {
@@ -345,6 +370,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     let mut kb = Kb {
         curated: curated.fingerprint.clone(),
         explain: curated.explain_data(),
+        origins: curated.origins.iter().map(|(_, o)| o.clone()).collect(),
         ..Kb::default()
     };
     let (bundles, skipped) = newest_per_domain(bundles);
@@ -491,6 +517,8 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         entities[i].tactics = tactics;
     }
     let mut links: Vec<(usize, Rel, usize)> = Vec::new();
+    // The text of a relationship, by (source, target) in both directions: each end lists it.
+    let mut notes: HashMap<(usize, usize), String> = HashMap::new();
     let tactic_index: HashMap<String, usize> = entities
         .iter()
         .enumerate()
@@ -537,6 +565,11 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
             ("uses" | "mitigates" | "detects" | "targets" | "attributed-to", _, _) => {
                 links.push((s, rel_for(tk), t));
                 links.push((t, rel_for(sk), s));
+                let note = crate::text::clean_description(r.description.as_deref().unwrap_or(""));
+                if !note.is_empty() {
+                    notes.insert((s, t), note.clone());
+                    notes.insert((t, s), note);
+                }
             }
             _ => {}
         }
@@ -583,12 +616,14 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
     name_analytics(&mut entities, &links);
 
     for (s, rel, t) in links {
-        let r = entities[t].to_ref();
+        let mut r = entities[t].to_ref();
+        r.note = notes.get(&(s, t)).cloned();
         entities[s].relations.entry(rel).or_default().push(r);
     }
     for e in &mut entities {
         for list in e.relations.values_mut() {
-            list.sort_by_key(|r| id_order(&r.id));
+            // Of two links to one entity, the one with a text is kept.
+            list.sort_by_key(|r| (id_order(&r.id), r.note.is_none()));
             list.dedup_by(|a, b| a.id == b.id);
         }
     }

@@ -3,6 +3,8 @@
 //! [`KbIndex`], so the CLI, an HTTP server or another program call the same code. Never parses
 //! user input as a query language: any string is a valid query.
 
+use crate::message::Message;
+use crate::msg;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
@@ -49,7 +51,7 @@ pub struct SearchResponse {
     /// What the user should know about the query itself: an ID that does not exist or is
     /// deprecated, a query cut to its first part.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Message>,
 }
 
 /// Constant scores of the whole-string matches: far above any text score, so an exact ID, name
@@ -58,6 +60,8 @@ const SCORE_ID: f32 = 1000.0;
 const SCORE_EXACT: f32 = 500.0;
 const SCORE_PROGRAM: f32 = 300.0;
 const SCORE_KEYWORD: f32 = 120.0;
+/// A group whose country the query names.
+const SCORE_ORIGIN: f32 = 120.0;
 const SCORE_ALL_WORDS_IN_NAMES: f32 = 25.0;
 const SCORE_FUZZY_NAME: f32 = 60.0;
 const SCORE_FUZZY_WORD: f32 = 20.0;
@@ -81,9 +85,7 @@ pub fn search(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse> {
 
 /// The error for a panic on the read path: only a damaged index makes tantivy panic.
 pub(crate) fn damaged_index(why: String) -> Error {
-    Error::Index(format!(
-        "the index is damaged (reading it failed: {why}); rebuild it with `kb index`"
-    ))
+    Error::Index(msg!("index.damaged_read", detail = why))
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
@@ -108,9 +110,9 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     };
     let query = clip(&req.query, MAX_QUERY_BYTES);
     if query.len() < req.query.len() {
-        response.notes.push(format!(
-            "only the first {MAX_QUERY_BYTES} bytes of the query were read"
-        ));
+        response
+            .notes
+            .push(msg!("search.query_cut", bytes = MAX_QUERY_BYTES));
     }
     let key = exact_key(query);
     if key.is_empty() {
@@ -168,6 +170,22 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         .unwrap_or(1)
         .max(1);
     should.push(constant(f.exact_kw, &key, SCORE_KEYWORD / sharing as f32));
+
+    // A country or its agencies (Russian, 中国系, 北朝鮮の APT, GRU) named as whole words: that
+    // country's groups come first, above names that merely share a word.
+    let origin_keys = analysis::phrase_keys(
+        &kb.index,
+        &normalize(clip(query, MAX_TEXT_BYTES)),
+        crate::index::ORIGIN_WORDS,
+    );
+    for k in origin_keys.iter().take(MAX_TERMS * 4) {
+        if searcher
+            .doc_freq(&Term::from_field_text(f.origin, k))
+            .is_ok_and(|n| n > 0)
+        {
+            should.push(constant(f.origin, k, SCORE_ORIGIN));
+        }
+    }
 
     // 3. A command line: its first word names the program.
     if words.len() > 1 {
@@ -588,9 +606,7 @@ pub fn domain(given: &str) -> Result<String> {
     crate::source::stix::parse_domain(given)
         .map(str::to_string)
         .ok_or_else(|| {
-            Error::NotFound(format!(
-                "no ATT&CK domain is called {given:?}; use enterprise, mobile or ics"
-            ))
+            Error::NotFound(msg!("search.unknown_domain", domain = format!("{given:?}")))
         })
 }
 
@@ -602,9 +618,10 @@ impl Filter {
             Some(t) => {
                 let ids = resolve_tactic(kb, searcher, t)?;
                 if ids.is_empty() {
-                    return Err(Error::NotFound(format!(
-                        "no tactic has the ID or name {t:?}; `kb search --kind tactic {t}` \
-                         lists the closest ones"
+                    return Err(Error::NotFound(msg!(
+                        "search.unknown_tactic",
+                        tactic = format!("{t:?}"),
+                        raw = t
                     )));
                 }
                 Some(ids)
@@ -691,12 +708,12 @@ fn stored_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T> {
     let doc: TantivyDocument = searcher.doc(addr)?;
     let damaged =
-        |why: String| Error::Index(format!("damaged index ({why}); rebuild it with `kb index`"));
+        |why: crate::message::Message| Error::Index(msg!("index.damaged_record").with("why", why));
     let json = doc
         .get_first(field)
         .and_then(|v| v.as_str())
-        .ok_or_else(|| damaged("a document lacks its stored record".into()))?;
-    serde_json::from_str(json).map_err(|e| damaged(e.to_string()))
+        .ok_or_else(|| damaged(msg!("index.record_missing")))?;
+    serde_json::from_str(json).map_err(|e| damaged(e.to_string().into()))
 }
 
 /// An alert title or an event number is a pointer: an analyst who pastes one wants the
@@ -782,7 +799,7 @@ pub fn show(kb: &KbIndex, key: &str) -> Result<Shown> {
 
 /// Why an ATT&CK-style ID is not in the index, and the nearest live ID (its parent technique).
 struct Missing {
-    message: String,
+    message: Message,
     nearest: Option<String>,
 }
 
@@ -794,26 +811,25 @@ fn missing_id(kb: &KbIndex, searcher: &Searcher, id: &str) -> Result<Missing> {
             .transpose()?,
         None => None,
     };
-    let nearest = parent
-        .as_ref()
-        .map(|p| format!("; its parent is {} {}: `kb show {}`", p.id, p.name, p.id))
-        .unwrap_or_default();
+    let nearest = match &parent {
+        Some(p) => msg!("id.parent_hint", id = &p.id, name = &p.name),
+        None => Message::from(""),
+    };
     let message = match kb
         .deprecated()
         .iter()
         .find(|d| d.id.eq_ignore_ascii_case(&id))
     {
-        Some(d) => format!(
-            "{} ({}) is deprecated{}: ATT&CK no longer describes it and nothing replaces \
-             it{nearest}",
-            d.id,
-            d.name,
-            // STIX records no deprecation date; the record's last change is the nearest one.
-            d.since
-                .as_deref()
-                .map(|s| format!(" (so marked in its record of {s})"))
-                .unwrap_or_default()
-        ),
+        // STIX records no deprecation date; the record's last change is the nearest one.
+        Some(d) => msg!("id.deprecated", id = &d.id, name = &d.name)
+            .with(
+                "since",
+                match d.since.as_deref() {
+                    Some(s) => msg!("id.deprecated_since", date = s),
+                    None => Message::from(""),
+                },
+            )
+            .with("nearest", nearest),
         None => {
             let releases: Vec<String> = kb
                 .manifest
@@ -821,10 +837,7 @@ fn missing_id(kb: &KbIndex, searcher: &Searcher, id: &str) -> Result<Missing> {
                 .iter()
                 .map(|s| format!("{} {}", s.domain, s.version))
                 .collect();
-            format!(
-                "{id} does not exist in ATT&CK ({}){nearest}",
-                releases.join(", ")
-            )
+            msg!("id.unknown", id = &id, releases = releases.join(", ")).with("nearest", nearest)
         }
     };
     Ok(Missing {
@@ -837,9 +850,10 @@ fn show_unguarded(kb: &KbIndex, key: &str) -> Result<Shown> {
     let searcher = kb.reader.searcher();
     let k = exact_key(key);
     let not_found = || {
-        Error::NotFound(format!(
-            "nothing has the ID or name {key:?}; try `kb search {}`",
-            shell_quote(key)
+        Error::NotFound(msg!(
+            "show.not_found",
+            key = format!("{key:?}"),
+            query = shell_quote(key)
         ))
     };
     if k.is_empty() {
@@ -895,6 +909,7 @@ fn show_unguarded(kb: &KbIndex, key: &str) -> Result<Shown> {
             kind: h.kind,
             name: h.name,
             name_ja: h.name_ja,
+            note: None,
         })
         .collect();
     let entity = record(&searcher, kb, addr)?;

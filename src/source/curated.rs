@@ -2,6 +2,7 @@
 //! and MDE alert titles. This module owns their schema (see kb/README.md) and loading; checking
 //! them against a bundle is [`crate::model::lint`], indexing them is [`crate::index`].
 
+use crate::msg;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -14,6 +15,14 @@ use crate::{Error, Result};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/kb_files.rs"));
+}
+
+/// One kb/ file compiled into this binary, by its path under kb/ (`ja/cli.toml`).
+pub fn embedded_file(path: &str) -> Option<&'static str> {
+    embedded::FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, t)| *t)
 }
 
 /// Japanese (and extra English) text for an ATT&CK object: techniques, tactics, mitigations.
@@ -241,6 +250,26 @@ pub struct VocabularyRule {
     pub note: String,
 }
 
+/// A country groups come from (kb/ja/origins.toml): the keywords that mark a group as its own
+/// and the words a query may name it by.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    pub country: String,
+    pub name_ja: String,
+    /// A group with one of these keywords comes from this country (a bare country name may be
+    /// a target).
+    pub marks: Vec<String>,
+    /// Names, adjectives and sponsoring agencies that, in a query, mean this country's groups.
+    pub words: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginFile {
+    origin: Vec<Origin>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VocabularyFile {
@@ -264,6 +293,8 @@ pub struct Curated {
     pub events: Vec<(String, Event)>,
     /// The Japanese vocabulary rules lint enforces on names, aliases and summaries.
     pub vocabulary: Vec<(String, VocabularyRule)>,
+    /// The countries groups come from.
+    pub origins: Vec<(String, Origin)>,
     /// Registry keys, PowerShell cmdlets and patterns, folders and traits, each with its file.
     pub registry: Vec<(String, crate::source::grammar::RegistryKey)>,
     pub cmdlets: Vec<(String, crate::source::grammar::Cmdlet)>,
@@ -334,11 +365,11 @@ impl Curated {
         let mut hasher = std::hash::DefaultHasher::new();
         for (path, text) in files {
             std::hash::Hash::hash(&(&path, &text), &mut hasher);
-            let err = |message: String| Error::Curated {
+            let err = |message: crate::message::Message| Error::Curated {
                 path: format!("{}/{path}", root.trim_end_matches('/')),
                 message,
             };
-            let toml_err = |e: toml::de::Error| err(toml_message(&text, &e));
+            let toml_err = |e: toml::de::Error| err(toml_message(&text, &e).into());
             if path.starts_with("binaries/") {
                 let b: Binary = toml::from_str(&text).map_err(toml_err)?;
                 c.binaries.push((path, b));
@@ -350,6 +381,12 @@ impl Curated {
                 let f: VocabularyFile = toml::from_str(&text).map_err(toml_err)?;
                 c.vocabulary
                     .extend(f.rule.into_iter().map(|k| (path.clone(), k)));
+            } else if path == crate::message::CLI_FILE {
+                // The command line's own texts: read by the CLI and crate::message, not indexed.
+            } else if path == "ja/origins.toml" {
+                let f: OriginFile = toml::from_str(&text).map_err(toml_err)?;
+                c.origins
+                    .extend(f.origin.into_iter().map(|o| (path.clone(), o)));
             } else if path.starts_with("ja/") {
                 let f: TranslationFile = toml::from_str(&text).map_err(toml_err)?;
                 let all = (f.tactic.into_iter().chain(f.technique))
@@ -382,11 +419,7 @@ impl Curated {
                 c.traits
                     .extend(f.traits.into_iter().map(|k| (path.clone(), k)));
             } else {
-                return Err(err(
-                    "unexpected file: kb/ holds ja/, binaries/, alerts/, events/, registry/, \
-                     powershell/ and artefacts/ (see kb/README.md)"
-                        .into(),
-                ));
+                return Err(err(msg!("curated.unexpected_file")));
             }
         }
         c.fingerprint = format!("{:016x}", std::hash::Hasher::finish(&hasher));

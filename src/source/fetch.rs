@@ -3,6 +3,7 @@
 //! a readable bundle of the domain asked for, about as large as the file it replaces, before it
 //! replaces anything; every network step has a deadline.
 
+use crate::msg;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -63,16 +64,17 @@ pub fn fetch(req: &FetchRequest, progress: Progress) -> Result<Fetched> {
     let domain = req.domain.trim().to_ascii_lowercase();
     let domain = domain.trim_end_matches("-attack");
     if !matches!(domain, "enterprise" | "mobile" | "ics") {
-        return Err(Error::Fetch(format!(
-            "unknown domain {:?}: use enterprise, mobile or ics",
-            req.domain
+        return Err(Error::Fetch(msg!(
+            "fetch.unknown_domain",
+            domain = format!("{:?}", req.domain)
         )));
     }
     if let Some(v) = &req.version
         && !(v.contains('.') && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
     {
-        return Err(Error::Fetch(format!(
-            "--version {v:?} is not an ATT&CK release such as 18.1"
+        return Err(Error::Fetch(msg!(
+            "fetch.bad_version",
+            version = format!("{v:?}")
         )));
     }
     let name = file_name(domain, req.version.as_deref());
@@ -100,19 +102,21 @@ pub fn fetch(req: &FetchRequest, progress: Progress) -> Result<Fetched> {
         }
     }
     let Some((origin, bytes)) = got else {
-        return Err(Error::Fetch(format!(
-            "no {name} at {}; check --domain/--version, or pass a mirror with --from",
-            tried.join(", ")
+        return Err(Error::Fetch(msg!(
+            "fetch.not_found",
+            name = name,
+            tried = tried.join(", ")
         )));
     };
     // Checked under the name it came from: a bad download is not the local file's fault.
     let bundle = stix::parse_bundle(Path::new(&origin), &bytes)?;
     let want = format!("{domain}-attack");
     if bundle.info.domain != want {
-        return Err(Error::Fetch(format!(
-            "{origin} holds {} objects, not {want}; nothing was replaced (is the mirror laid out \
-             like attack-stix-data?)",
-            bundle.info.domain
+        return Err(Error::Fetch(msg!(
+            "fetch.wrong_domain",
+            origin = origin,
+            domain = bundle.info.domain,
+            want = want
         )));
     }
     let dest = req.dest.join(&name);
@@ -130,10 +134,13 @@ pub fn fetch(req: &FetchRequest, progress: Progress) -> Result<Fetched> {
             ("techniques", techniques(&bundle), techniques(&old)),
         ] {
             if new * 100 < was * MIN_KEPT_PERCENT {
-                return Err(Error::Fetch(format!(
-                    "{origin} holds {new} {what}, far fewer than the {was} of {}; kept the old \
-                     file (pass --force to replace it anyway)",
-                    dest.display()
+                return Err(Error::Fetch(msg!(
+                    "fetch.shrinks",
+                    origin = origin,
+                    new = new,
+                    what = what,
+                    was = was,
+                    dest = dest.display()
                 )));
             }
         }
@@ -155,13 +162,14 @@ fn download(url: &str, deadline: Duration, progress: Progress) -> Result<Option<
     let failed = |e: &dyn std::fmt::Display| {
         let late = started.elapsed() >= deadline;
         Error::Fetch(if late {
-            format!(
-                "{url}: no complete answer within {} s ({e}); try again, or pass a longer \
-                 --timeout or a mirror with --from",
-                deadline.as_secs()
+            msg!(
+                "fetch.too_slow",
+                url = url,
+                seconds = deadline.as_secs(),
+                detail = e
             )
         } else {
-            format!("{url}: {e}")
+            format!("{url}: {e}").into()
         })
     };
     let agent: ureq::Agent = ureq::Agent::config_builder()

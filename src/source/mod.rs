@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod grammar;
 pub mod stix;
 
+use crate::msg;
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -23,9 +24,9 @@ pub fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .collect();
             found.sort();
             if found.is_empty() {
-                return Err(Error::NoSources(format!(
-                    "{} holds no .json or .zip file",
-                    p.display()
+                return Err(Error::NoSources(msg!(
+                    "source.no_bundle_in_folder",
+                    path = p.display()
                 )));
             }
             files.extend(found);
@@ -34,7 +35,7 @@ pub fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         } else if p.exists() {
             return Err(not_a_file(p));
         } else {
-            return Err(Error::NoSources(format!("{} does not exist", p.display())));
+            return Err(Error::NoSources(msg!("source.missing", path = p.display())));
         }
     }
     Ok(files)
@@ -43,11 +44,7 @@ pub fn bundle_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// A path that exists but is no regular file: reading a FIFO would wait forever, /dev/zero never
 /// end.
 pub(crate) fn not_a_file(p: &Path) -> Error {
-    Error::NoSources(format!(
-        "{} is not a regular file (a FIFO, device or socket?); pass a .json or .zip bundle, or a \
-         folder of them",
-        p.display()
-    ))
+    Error::NoSources(msg!("source.not_a_file", path = p.display()))
 }
 
 fn is_bundle_name(p: &Path) -> bool {

@@ -2,6 +2,7 @@
 //! or zipped. Owns the raw object shape and per-bundle facts (domain, version); knows nothing of
 //! how objects relate — [`crate::model`] links them.
 
+use crate::msg;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -242,26 +243,27 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         return read_file(path);
     }
     let file = open_file(path)?;
-    let bad = |m: String| Error::Other(format!("{}: not a readable zip: {m}", path.display()));
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+    let bad = |m: crate::message::Message| {
+        Error::Other(msg!("bundle.bad_zip", path = path.display()).with("why", m))
+    };
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string().into()))?;
     let names: Vec<String> = zip
         .file_names()
         .filter_map(|n| n.ok().map(|n| n.to_string()))
         .filter(|n| n.to_ascii_lowercase().ends_with(".json"))
         .collect();
     let name = match names.as_slice() {
-        [] => return Err(bad("it holds no .json file".into())),
+        [] => return Err(bad(msg!("bundle.zip_without_json"))),
         [one] => one.clone(),
         several => {
-            return Err(Error::Other(format!(
-                "{}: holds several .json files ({}); unzip the bundle you mean and pass it \
-                 with --attack",
-                path.display(),
-                several.join(", ")
+            return Err(Error::Other(msg!(
+                "bundle.zip_several_json",
+                path = path.display(),
+                files = several.join(", ")
             )));
         }
     };
-    let entry = zip.by_name(&name).map_err(|e| bad(e.to_string()))?;
+    let entry = zip.by_name(&name).map_err(|e| bad(e.to_string().into()))?;
     let what = format!("{}: {name}", path.display());
     if entry.size() > MAX_BUNDLE_BYTES {
         return Err(too_large(&what));
@@ -274,7 +276,7 @@ fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     r.take(MAX_BUNDLE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Other(format!("{what}: {e}")))?;
+        .map_err(|e| Error::Other(format!("{what}: {e}").into()))?;
     if bytes.len() as u64 > MAX_BUNDLE_BYTES {
         return Err(too_large(what));
     }
@@ -282,9 +284,10 @@ fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>> {
 }
 
 fn too_large(what: &str) -> Error {
-    Error::Other(format!(
-        "{what}: larger than {} MiB, far beyond any ATT&CK bundle; refused",
-        MAX_BUNDLE_BYTES >> 20
+    Error::Other(msg!(
+        "bundle.too_large",
+        what = what,
+        mib = MAX_BUNDLE_BYTES >> 20
     ))
 }
 
@@ -318,21 +321,21 @@ fn parse_spans(path: &Path, bytes: &[u8]) -> Result<(Bundle, Vec<std::ops::Range
             message,
         }
     };
-    let not_a_bundle = |why: &str| {
-        Error::Other(format!(
-            "{}: not an ATT&CK STIX bundle ({why}); download one with `kb fetch`",
-            path.display()
-        ))
+    let not_a_bundle = |why: crate::message::Message| {
+        Error::Other(msg!("bundle.not_stix", path = path.display()).with("why", why))
     };
     // Editors on Windows save UTF-8 with a byte order mark.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
-        return Err(not_a_bundle("the file is not a JSON object"));
+        return Err(not_a_bundle(msg!("bundle.not_json_object")));
     }
     let raw: RawBundle = serde_json::from_slice(bytes).map_err(json_err)?;
     if let Some(kind) = raw.kind.as_deref().filter(|k| *k != "bundle") {
-        return Err(not_a_bundle(&format!("a STIX object of type {kind:?}")));
+        return Err(not_a_bundle(msg!(
+            "bundle.single_object",
+            kind = format!("{kind:?}")
+        )));
     }
     let mut objects = Vec::with_capacity(raw.objects.len());
     let mut warnings = Vec::new();
@@ -394,13 +397,12 @@ fn parse_spans(path: &Path, bytes: &[u8]) -> Result<(Bundle, Vec<std::ops::Range
         format!("\n  {}{more}", shown.join("\n  "))
     };
     if !gutted.is_empty() {
-        return Err(Error::Other(format!(
-            "{}: refused: {} could not be read (more than {MAX_SKIPPED_PERCENT}% of a type, or \
-             all of it); \
-             download a fresh copy with `kb fetch`. First errors:{}",
-            path.display(),
-            gutted.join(", "),
-            first_errors()
+        return Err(Error::Other(msg!(
+            "bundle.gutted",
+            path = path.display(),
+            types = gutted.join(", "),
+            percent = MAX_SKIPPED_PERCENT,
+            errors = first_errors()
         )));
     }
     // An empty or foreign bundle must not replace a good index.
@@ -409,11 +411,11 @@ fn parse_spans(path: &Path, bytes: &[u8]) -> Result<(Bundle, Vec<std::ops::Range
         .any(|o| ATTACK_TYPES.contains(&o.kind.as_str()))
     {
         let why = if warnings.is_empty() {
-            "it holds no ATT&CK objects".to_string()
+            msg!("bundle.no_objects")
         } else {
-            format!("it holds no readable ATT&CK object:{}", first_errors())
+            msg!("bundle.no_readable_object", errors = first_errors())
         };
-        return Err(not_a_bundle(&why));
+        return Err(not_a_bundle(why));
     }
     let spec_version = raw
         .spec_version

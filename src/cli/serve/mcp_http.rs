@@ -116,7 +116,7 @@ pub(crate) async fn post(
         places: &state.places,
     };
     // A diff reads two bundles (half a second): off the threads that serve other requests.
-    match tokio::task::block_in_place(|| mcp::handle(&ctx, &body, crate::cli::lang(None))) {
+    match tokio::task::block_in_place(|| mcp::handle(&ctx, &body, state.lang.into())) {
         None => StatusCode::ACCEPTED.into_response(),
         Some(answer) => {
             let code = answer["error"]["code"].as_i64();

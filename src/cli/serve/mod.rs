@@ -12,6 +12,8 @@ mod metrics;
 mod page;
 mod taxii;
 
+use attack_kb::message::Message;
+use attack_kb::msg;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -118,6 +120,9 @@ pub(crate) struct AppState {
     taxii_ja: bool,
     /// Where MCP's diff tool looks up releases by version.
     pub places: service::Places,
+    /// The language of the server's own lines on stderr and of MCP answers that name none (the
+    /// pages and the API choose per request).
+    pub lang: Lang,
 }
 
 pub fn run(
@@ -125,12 +130,13 @@ pub fn run(
     kb: KbIndex,
     source: Source,
     places: service::Places,
+    lang: Lang,
 ) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Other(format!("cannot start the server runtime: {e}")))?;
-    runtime.block_on(serve(args, kb, source, places))
+        .map_err(|e| Error::Other(msg!("serve.runtime", detail = e)))?;
+    runtime.block_on(serve(args, kb, source, places, lang))
 }
 
 async fn serve(
@@ -138,6 +144,7 @@ async fn serve(
     kb: KbIndex,
     source: Source,
     places: service::Places,
+    lang: Lang,
 ) -> Result<ExitCode> {
     let state = Arc::new(AppState {
         index: ArcSwap::from_pointee(Loaded::new(kb, 1)),
@@ -146,17 +153,15 @@ async fn serve(
         access_log: !args.no_access_log,
         taxii_ja: args.taxii_ja,
         places,
+        lang,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", args.listen)))?;
+        .map_err(|e| Error::Other(msg!("serve.listen", address = args.listen, detail = e)))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Other(e.to_string()))?;
-    log!(
-        "kb: serving on http://{addr}/ (API under /v1, TAXII 2.1 at /taxii2/, MCP at /mcp, \
-         metrics at /metrics)"
-    );
+        .map_err(|e| Error::Other(e.to_string().into()))?;
+    log!("{}", msg!("serve.serving", address = addr).render(lang));
     tokio::spawn(reload_on_signal(state.clone()));
     if args.watch {
         tokio::spawn(watch(state.clone()));
@@ -171,10 +176,10 @@ async fn serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(shutdown(lang))
     .await
-    .map_err(|e| Error::Other(format!("server stopped: {e}")))?;
-    log!("kb: server stopped");
+    .map_err(|e| Error::Other(msg!("serve.stopped", detail = e)))?;
+    log!("{}", msg!("serve.stopped_cleanly").render(lang));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -238,7 +243,7 @@ pub(crate) fn router(
         .with_state(state);
     if let Some(origin) = cors {
         let origin = HeaderValue::from_str(origin)
-            .map_err(|_| Error::Other(format!("--cors {origin:?} is not a valid origin")))?;
+            .map_err(|_| Error::Other(msg!("serve.bad_cors", origin = format!("{origin:?}"))))?;
         app = app.layer(
             tower_http::cors::CorsLayer::new()
                 .allow_origin(origin)
@@ -364,10 +369,12 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         match e {
-            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            Error::Index(m) | Error::IndexOutdated(m) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "index_unavailable", m)
-            }
+            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m.to_string()),
+            Error::Index(m) | Error::IndexOutdated(m) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "index_unavailable",
+                m.to_string(),
+            ),
             e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
         }
     }
@@ -710,8 +717,8 @@ fn reload(state: &AppState) -> std::result::Result<u64, String> {
     };
     let kb = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)) {
         Ok(Ok(kb)) => kb,
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("the new index is damaged (it failed when read)".into()),
+        Ok(Err(e)) => return Err(e.render(state.lang)),
+        Err(_) => return Err(msg!("serve.new_index_damaged").render(state.lang)),
     };
     let generation = state.index.load().generation + 1;
     state.index.store(Arc::new(Loaded::new(kb, generation)));
@@ -719,11 +726,12 @@ fn reload(state: &AppState) -> std::result::Result<u64, String> {
     Ok(generation)
 }
 
-fn log_reload(why: &str, r: std::result::Result<u64, String>) {
-    match r {
-        Ok(g) => log!("kb: reloaded the index ({why}); generation {g}"),
-        Err(e) => log!("kb: reload ({why}) refused, still serving the old index: {e}"),
-    }
+fn log_reload(why: Message, r: std::result::Result<u64, String>, lang: Lang) {
+    let m = match r {
+        Ok(g) => msg!("serve.reloaded", generation = g).with("why", why),
+        Err(e) => msg!("serve.reload_refused", detail = e).with("why", why),
+    };
+    log!("{}", m.render(lang));
 }
 
 async fn reload_on_signal(state: Arc<AppState>) {
@@ -736,7 +744,7 @@ async fn reload_on_signal(state: Arc<AppState>) {
         let r = tokio::task::spawn_blocking(move || reload(&s))
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
-        log_reload("SIGHUP", r);
+        log_reload("SIGHUP".into(), r, state.lang);
     }
 }
 
@@ -762,12 +770,12 @@ async fn watch(state: Arc<AppState>) {
             let r = tokio::task::spawn_blocking(move || reload(&s))
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
-            log_reload("the index changed", r);
+            log_reload(msg!("serve.index_changed"), r, state.lang);
         }
     }
 }
 
-async fn shutdown() {
+async fn shutdown(lang: Lang) {
     use tokio::signal::unix::{SignalKind, signal};
     let term = async {
         match signal(SignalKind::terminate()) {
@@ -781,5 +789,5 @@ async fn shutdown() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
-    log!("kb: shutting down (requests in flight finish first)");
+    log!("{}", msg!("serve.shutting_down").render(lang));
 }

@@ -164,6 +164,7 @@ pub async fn search(State(state): State<Arc<AppState>>, headers: HeaderMap, p: P
             kind: s.kind,
             name: s.name.clone(),
             name_ja: s.name_ja.clone(),
+            note: None,
         };
         let kind = match lang {
             Lang::Ja => s.kind.label_ja().to_string(),
@@ -279,7 +280,15 @@ pub async fn object(
         let title = rel_title(*rel, lang);
         let items: Vec<String> = refs
             .iter()
-            .map(|r| format!("<li>{}</li>", link(r, lang)))
+            .map(|r| match &r.note {
+                // MITRE's procedure text is English in either language: marked so for readers.
+                Some(n) => format!(
+                    "<li>{}<br><small lang=\"en\">{}</small></li>",
+                    link(r, lang),
+                    esc(n)
+                ),
+                None => format!("<li>{}</li>", link(r, lang)),
+            })
             .collect();
         let _ = write!(body, "<h2>{}</h2><ul>{}</ul>", esc(title), items.join(""));
     }
@@ -466,6 +475,7 @@ pub async fn explain(
             kind: attack_kb::model::Kind::Technique,
             name: h.name.clone(),
             name_ja: h.name_ja.clone(),
+            note: None,
         };
         let tactics: Vec<String> = h
             .tactics
