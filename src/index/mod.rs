@@ -215,8 +215,7 @@ impl KbIndex {
             .map_err(|e| damaged(root, &manifest_path, msg!("index.unreadable", detail = e)))?;
         let held = hold(&dir);
         let index = Index::open(readonly::ReadOnly::open(&dir)?)?;
-        let bad = index.validate_checksum()?;
-        if let Some(file) = bad.iter().min() {
+        if let Some(file) = readonly::damaged_file(&index, &dir)? {
             return Err(damaged(root, &dir.join(file), msg!("index.checksum")));
         }
         let (expected, fields) = schema();
