@@ -14,11 +14,12 @@ use serde::Serialize;
 
 use crate::explain::{self, Lang};
 use crate::index::{KbIndex, StoredHit};
+use crate::message::Message;
 use crate::model::{Entity, Kind, Ref, Rel};
 use crate::query::{self, SearchRequest};
 use crate::source::stix;
 use crate::text::truncate;
-use crate::{Error, Result};
+use crate::{Error, Result, msg};
 
 /// The layer format written, and the Navigator release that reads it.
 const LAYER_FORMAT: &str = "4.5";
@@ -63,11 +64,11 @@ pub struct LayerRequest {
 }
 
 /// A layer and what the user should know about it (techniques of other domains left out, a
-/// revoked ID replaced); the notes are also in the layer's metadata.
+/// revoked ID replaced); the notes are also in the layer's metadata, in the layer's language.
 #[derive(Debug, Clone)]
 pub struct Built {
     pub layer: Layer,
-    pub notes: Vec<String>,
+    pub notes: Vec<Message>,
 }
 
 /// The layer file: Navigator's layer format 4.5, field for field.
@@ -256,24 +257,15 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
         .count();
     let outside = picks.0.len() - inside;
     if outside > 0 {
-        notes.push(tr(
-            lang,
-            format!("{outside} selected technique(s) of other domains are left out; --domain names the domain to show"),
-            format!("他のドメインのテクニック {outside} 件は含まれていません。--domain で表示するドメインを選べます"),
-        ));
+        notes.push(msg!("layer.other_domains", count = outside));
     }
-    let version =
-        kb.manifest
-            .sources
-            .iter()
-            .find(|s| s.domain == domain)
-            .map(|s| s.version.clone())
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                "the index holds no {domain} bundle; build it with `kb index --attack` and a \
-                 {domain} bundle"
-            ).into())
-            })?;
+    let version = kb
+        .manifest
+        .sources
+        .iter()
+        .find(|s| s.domain == domain)
+        .map(|s| s.version.clone())
+        .ok_or_else(|| Error::NotFound(msg!("layer.no_domain_bundle", domain = &domain)))?;
     let mut entries = Entries::default();
     for p in &picks.0 {
         let Some(hit) = techniques.in_domain(&p.id, &domain) else {
@@ -285,17 +277,11 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
         }
     }
     if entries.list.is_empty() {
-        return Err(Error::NotFound(
-            tr(
-                lang,
-                format!("{} selects no technique of {domain}", about.selection),
-                format!(
-                    "{} に該当する {domain} のテクニックはありません",
-                    about.selection
-                ),
-            )
-            .into(),
-        ));
+        return Err(Error::NotFound(msg!(
+            "layer.nothing_selected",
+            selection = &about.selection,
+            domain = &domain
+        )));
     }
     expand_parents(kb, lang, &mut entries, &mut techniques, &domain)?;
     entries.list.sort_by(|a, b| {
@@ -329,7 +315,7 @@ fn build_unguarded(kb: &KbIndex, req: &LayerRequest) -> Result<Built> {
     ];
     metadata.extend(notes.iter().map(|n| Metadata {
         name: lang.pick("note", "注記").into(),
-        value: n.clone(),
+        value: n.render(lang),
     }));
     let layer = Layer {
         name: sheet_safe(&about.name),
@@ -483,14 +469,10 @@ impl Entries {
         if let Some(s) = self.shortnames.get(tactic) {
             return Ok(s.clone());
         }
-        let s = query::show(kb, tactic)?.entity.shortname.ok_or_else(|| {
-            Error::IndexOutdated(
-                format!(
-                    "tactic {tactic} has no short name in the index; rebuild it with `kb index`"
-                )
-                .into(),
-            )
-        })?;
+        let s = query::show(kb, tactic)?
+            .entity
+            .shortname
+            .ok_or_else(|| Error::IndexOutdated(msg!("layer.no_shortname", tactic = tactic)))?;
         self.shortnames.insert(tactic.to_string(), s.clone());
         Ok(s)
     }
@@ -545,14 +527,17 @@ fn entity_of(kb: &KbIndex, key: &str, kind: Kind) -> Result<Entity> {
     let same = shown.same_name.iter().find(|r| r.kind == kind);
     match same {
         Some(r) => Ok(query::show(kb, &r.id)?.entity),
-        None => Err(Error::NotFound(
-            format!(
-                "{key:?} is {} {} {}, not a {kind}; `kb search --kind {kind} {key}` lists {kind}s \
-             by that name",
-                shown.entity.kind, shown.entity.id, shown.entity.name
-            )
-            .into(),
-        )),
+        None => Err(Error::NotFound(msg!(
+            "layer.wrong_kind",
+            key = format!("{key:?}"),
+            raw = key,
+            kind = shown.entity.kind,
+            kind_ja = shown.entity.kind.label_ja(),
+            id = &shown.entity.id,
+            name = &shown.entity.name,
+            want = kind,
+            want_ja = kind.label_ja()
+        ))),
     }
 }
 
@@ -662,13 +647,16 @@ fn tactic(kb: &KbIndex, key: &str, domain: Option<&str>, lang: Lang) -> Result<(
         }
     }
     let Some(t) = chosen else {
-        return Err(Error::NotFound(
-            format!(
-                "{key:?} is no tactic{}; `kb search --kind tactic {key}` lists the closest ones",
-                domain.map(|d| format!(" of {d}")).unwrap_or_default()
-            )
-            .into(),
-        ));
+        let tactic = format!("{key:?}");
+        return Err(Error::NotFound(match domain {
+            None => msg!("search.unknown_tactic", tactic = tactic, raw = key),
+            Some(d) => msg!(
+                "layer.unknown_tactic",
+                tactic = tactic,
+                raw = key,
+                domain = d
+            ),
+        }));
     };
     let which = label(lang, &t);
     let mut picks = Picks::default();
@@ -714,7 +702,7 @@ fn search(
     domain: Option<&str>,
     limit: usize,
     lang: Lang,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Message>,
 ) -> Result<(Picks, About)> {
     let resp = query::search(
         kb,
@@ -730,17 +718,11 @@ fn search(
         && top.stored.kind == Kind::Tactic
     {
         let t = &top.stored;
-        notes.push(tr(
-            lang,
-            format!(
-                "“{q}” names tactic {} {}: the layer shows its techniques",
-                t.id, t.name
-            ),
-            format!(
-                "「{q}」は戦術 {} {} を指すため、その戦術のテクニックを表示します",
-                t.id,
-                name_in(lang, &t.name, t.name_ja.as_deref())
-            ),
+        notes.push(msg!(
+            "layer.query_names_tactic",
+            query = q,
+            id = &t.id,
+            name = name_in(lang, &t.name, t.name_ja.as_deref())
         ));
         return tactic(kb, &t.id, domain, lang);
     }
@@ -963,7 +945,7 @@ fn by_ids(
     kb: &KbIndex,
     ids: &[String],
     lang: Lang,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Message>,
 ) -> Result<(Picks, About)> {
     let mut picks = Picks::default();
     let mut given = Vec::new();
@@ -971,22 +953,20 @@ fn by_ids(
         let shown = query::show(kb, id)?;
         let e = &shown.entity;
         if e.kind != Kind::Technique {
-            return Err(Error::NotFound(
-                format!(
-                    "{id} is {} {}, not a technique; a layer lists techniques",
-                    e.kind, e.name
-                )
-                .into(),
-            ));
+            return Err(Error::NotFound(msg!(
+                "layer.not_a_technique",
+                id = id,
+                kind = e.kind,
+                kind_ja = e.kind.label_ja(),
+                name = &e.name
+            )));
         }
         if let Some(r) = &shown.redirected_from {
-            notes.push(tr(
-                lang,
-                format!("{} was revoked; {} {} stands for it", r.id, e.id, e.name),
-                format!(
-                    "{} は廃止され、{} {} に置き換えられました",
-                    r.id, e.id, e.name
-                ),
+            notes.push(msg!(
+                "layer.revoked",
+                revoked = &r.id,
+                id = &e.id,
+                name = &e.name
             ));
         }
         picks.add(
@@ -998,9 +978,7 @@ fn by_ids(
         given.push(id.to_string());
     }
     if given.is_empty() {
-        return Err(Error::NotFound(
-            "no technique ID was given; list them like T1053.005,T1059.001".into(),
-        ));
+        return Err(Error::NotFound(msg!("layer.no_ids")));
     }
     let list = truncate(&given.join(", "), 200);
     let about = About {

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use crate::index::{self, KbIndex, Manifest, Progress};
 use crate::model::{self, Kb};
+use crate::query;
 use crate::source::{self, curated::Curated, stix};
 use crate::{Error, Result};
 
@@ -199,14 +200,8 @@ pub fn find_releases(
     specs: [&str; 2],
     domain: Option<&str>,
 ) -> Result<[PathBuf; 2]> {
-    let domain = match domain {
-        Some(d) => Some(stix::parse_domain(d).ok_or_else(|| {
-            Error::NotFound(
-                format!("no ATT&CK domain is called {d:?}; use enterprise, mobile or ics").into(),
-            )
-        })?),
-        None => None,
-    };
+    let wanted = domain.map(query::domain).transpose()?;
+    let domain = wanted.as_deref();
     // A version is `18.1` or `v18.1`; anything that names a file is a path.
     let is_path = |spec: &str| {
         let lower = spec.to_ascii_lowercase();
@@ -218,18 +213,14 @@ pub fn find_releases(
     // (domain, version, path) of every known bundle, read only when its name does not say.
     let mut known: Vec<(String, String, PathBuf)> = Vec::new();
     if !specs.iter().all(|s| is_path(s)) {
-        let paths = source_paths(places, s).map_err(|e| match e {
-            Error::NoSources(why) => Error::Other(
-                format!(
-                    "a version is looked up among the known bundles, and there are none ({why}); \
-                 give the bundles' paths, or --attack FOLDER, or fetch them with `kb fetch \
-                 --version X.Y`"
-                )
-                .into(),
-            ),
-            e => e,
-        })?;
-        let files = source::bundle_files(&paths)?;
+        let files = source_paths(places, s)
+            .and_then(|paths| source::bundle_files(&paths))
+            .map_err(|e| match e {
+                Error::NoSources(why) => {
+                    Error::Other(msg!("diff.no_known_bundles").with("why", why))
+                }
+                e => e,
+            })?;
         for f in files {
             let named = stix::domain_in_name(&f).zip(stix::version_in_name(&f));
             let (d, v) = match named {
@@ -276,58 +267,54 @@ pub fn find_releases(
                 [one] => Some(one.clone()),
                 [] => None,
                 several => {
-                    return Err(Error::Other(format!(
-                        "both releases exist for several domains ({}); choose one with --domain \
-                         enterprise|mobile|ics",
-                        several.join(", ")
-                    ).into()));
+                    return Err(Error::Other(msg!(
+                        "diff.several_domains",
+                        domains = several.join(", ")
+                    )));
                 }
             }
         }
     };
-    let one =
-        |spec: &str| -> Result<PathBuf> {
-            if is_path(spec) {
-                return Ok(PathBuf::from(spec));
+    let one = |spec: &str| -> Result<PathBuf> {
+        if is_path(spec) {
+            return Ok(PathBuf::from(spec));
+        }
+        let found: Vec<_> = matches(spec)
+            .into_iter()
+            .filter(|(d, _, _)| chosen.as_deref().is_none_or(|c| c == d))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.2.clone()),
+            [] => {
+                let have: Vec<String> = known
+                    .iter()
+                    .map(|(d, v, _)| format!("{d} {v}"))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let have = if have.is_empty() {
+                    msg!("diff.no_bundles_known")
+                } else {
+                    Message::from(have.join(", "))
+                };
+                let release = match chosen.as_deref() {
+                    Some(d) => format!("{spec} ({d})"),
+                    None => spec.to_string(),
+                };
+                Err(Error::NotFound(
+                    msg!("diff.release_missing", release = release, spec = spec).with("have", have),
+                ))
             }
-            let found: Vec<_> = matches(spec)
-                .into_iter()
-                .filter(|(d, _, _)| chosen.as_deref().is_none_or(|c| c == d))
-                .collect();
-            match found.as_slice() {
-                [one] => Ok(one.2.clone()),
-                [] => {
-                    let mut have: Vec<String> = known
-                        .iter()
-                        .map(|(d, v, _)| format!("{d} {v}"))
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
-                    if have.is_empty() {
-                        have.push("none".into());
-                    }
-                    Err(Error::NotFound(format!(
-                    "no bundle of ATT&CK {spec}{} among the known bundles (have: {}); fetch it \
-                     with `kb fetch --version {spec}`, or give the bundle's path",
-                    chosen
-                        .as_deref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default(),
-                    have.join(", ")
-                ).into()))
-                }
-                several => Err(Error::Other(
-                    format!(
-                        "several bundles hold ATT&CK {spec}: {}; give the path of the one you mean",
-                        several
-                            .iter()
-                            .map(|(_, _, p)| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                    .into(),
-                )),
-            }
-        };
+            several => Err(Error::Other(msg!(
+                "diff.ambiguous_release",
+                spec = spec,
+                paths = several
+                    .iter()
+                    .map(|(_, _, p)| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    };
     Ok([one(specs[0])?, one(specs[1])?])
 }

@@ -216,12 +216,15 @@ fn localize_arg(mut a: Arg, text: &str) -> Arg {
         help.push_str(&format!(" [指定できる値: {}]", values.join(", ")));
         a = a.hide_possible_values(true);
     }
-    let heading = if a.is_positional() {
-        "引数"
+    // Under a heading of our own clap lists arguments by display order, then by name: a
+    // positional keeps its place on the command line (`kb diff <OLD> <NEW>`, not NEW first).
+    if a.is_positional() {
+        let at = a.get_index().unwrap_or_default();
+        a = a.help_heading("引数").display_order(at);
     } else {
-        "オプション"
-    };
-    a.help(help).long_help(None).help_heading(heading)
+        a = a.help_heading("オプション");
+    }
+    a.help(help).long_help(None)
 }
 
 /// The language asked for on the command line (`--lang ja`, `--lang=en`) before clap parses

@@ -18,7 +18,7 @@ use attack_kb::index::KbIndex;
 use attack_kb::model::Kind;
 use attack_kb::query::{self, SearchRequest};
 use attack_kb::source::curated::Curated;
-use attack_kb::{Error, Result};
+use attack_kb::{Error, Result, msg};
 use attack_kb::{diff, explain, layer, service};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -644,10 +644,12 @@ fn call(
         )));
     }
     let args = Arguments(args, lang);
+    // What goes wrong is said in the call's language; a `lang` the tool refuses is its error.
+    let said = explain::Lang::from(args.lang().unwrap_or(lang));
     // A panic deep in the index (a damaged file) answers this call, not the whole server.
     let answer = attack_kb::guard(|| (tool.call)(ctx, &args)).map_err(|_| RpcError {
         code: INTERNAL_ERROR,
-        message: "the index failed while answering; rebuild it with `kb index`".into(),
+        message: msg!("index.failed_answering").render(said),
     })?;
     match answer {
         Ok(a) => {
@@ -660,10 +662,10 @@ fn call(
         Err(ToolError::Arguments(e)) => Err(e),
         Err(ToolError::Library(e @ (Error::Index(_) | Error::IndexOutdated(_)))) => Err(RpcError {
             code: INTERNAL_ERROR,
-            message: e.to_string(),
+            message: e.render(said),
         }),
         Err(ToolError::Library(e)) => Ok(json!({
-            "content": [{ "type": "text", "text": e.to_string() }],
+            "content": [{ "type": "text", "text": e.render(said) }],
             "isError": true,
         })),
     }
@@ -678,10 +680,7 @@ pub fn run(kb: KbIndex, places: service::Places, lang: Lang) -> Result<ExitCode>
         places: &places,
     };
     let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
-    super::say(format_args!(
-        "kb: MCP server on standard input and output (tools: {})",
-        names.join(", ")
-    ));
+    super::say_message(&msg!("mcp.started", tools = names.join(", ")), lang);
     let mut input = io::stdin().lock();
     let mut out = io::stdout().lock();
     let mut line = Vec::new();
@@ -728,11 +727,7 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> Result<Line> {
         let buf = match input.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::Other(
-                    format!("cannot read standard input: {e}").into(),
-                ));
-            }
+            Err(e) => return Err(Error::Other(msg!("cli.stdin", detail = e))),
         };
         if buf.is_empty() {
             return Ok(match (any, too_long) {

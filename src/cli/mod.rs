@@ -374,7 +374,7 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
             };
             let resp = query::search(&kb, &req)?;
             for n in &resp.notes {
-                say_message(&msg!("note.search").with("text", n.clone()), lang);
+                say_message(&msg!("note.text").with("text", n.clone()), lang);
             }
             if a.out.json {
                 print_json(&resp)?;
@@ -530,28 +530,20 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
             };
             let built = layer::build(&kb, &req)?;
             for n in &built.notes {
-                say(format_args!("kb: note: {n}"));
+                say_message(&msg!("note.text").with("text", n.clone()), lang);
             }
             let text = serde_json::to_string_pretty(&built.layer)
                 .map_err(|e| Error::Other(e.to_string().into()))?;
             match &a.out {
                 Some(path) => {
                     std::fs::write(path, format!("{text}\n")).map_err(|e| Error::io(path, e))?;
-                    let (file, n, domain) = (
-                        path.display(),
-                        built.layer.techniques.len(),
-                        &built.layer.domain,
+                    let written = msg!(
+                        "layer.written",
+                        file = path.display(),
+                        entries = built.layer.techniques.len(),
+                        domain = &built.layer.domain
                     );
-                    match req.lang {
-                        explain::Lang::En => say(format_args!(
-                            "kb: wrote {file} ({n} entries, {domain}); ATT&CK Navigator opens it \
-                             with Open Existing Layer → Upload from local"
-                        )),
-                        explain::Lang::Ja => say(format_args!(
-                            "kb: {file} に書き出しました ({n} 項目、{domain})。ATT&CK Navigator の \
-                             Open Existing Layer → Upload from local で開けます"
-                        )),
-                    }
+                    say_message(&written, lang);
                 }
                 None => emit(|out| writeln!(out, "{text}"))?,
             }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::model::{Kind, Ref, id_order};
 use crate::source::curated::Curated;
 use crate::source::stix::{self, Bundle, SourceInfo, StixObject};
-use crate::{Error, Result};
+use crate::{Error, Result, msg};
 
 pub use words::WordDiff;
 
@@ -184,11 +184,9 @@ pub fn compare_files(old: &Path, new: &Path, curated: &Curated, opts: &Options) 
     let (o, n) = std::thread::scope(|s| {
         let o = s.spawn(|| stix::read_bundle(old));
         let n = stix::read_bundle(new);
-        let o = o.join().unwrap_or_else(|_| {
-            Err(Error::Other(
-                format!("{}: reading failed", old.display()).into(),
-            ))
-        });
+        let o = o
+            .join()
+            .unwrap_or_else(|_| Err(Error::Other(msg!("diff.read_failed", path = old.display()))));
         (o, n)
     });
     compare(&o?, &n?, curated, opts)
@@ -197,13 +195,13 @@ pub fn compare_files(old: &Path, new: &Path, curated: &Curated, opts: &Options) 
 /// Compares two releases of one domain. Japanese names come from `curated`.
 pub fn compare(old: &Bundle, new: &Bundle, curated: &Curated, opts: &Options) -> Result<Diff> {
     if old.info.domain != new.info.domain {
-        return Err(Error::Other(
-            format!(
-                "{} is {} and {} is {}: kb diff compares two releases of one domain",
-                old.info.path, old.info.domain, new.info.path, new.info.domain
-            )
-            .into(),
-        ));
+        return Err(Error::Other(msg!(
+            "diff.other_domains",
+            old = &old.info.path,
+            old_domain = &old.info.domain,
+            new = &new.info.path,
+            new_domain = &new.info.domain
+        )));
     }
     let names = Names::new(curated);
     let (o, n) = (Release::new(old), Release::new(new));
@@ -553,13 +551,12 @@ fn platform_changes(old: &Release, new: &Release, names: &Names) -> Vec<SetChang
 fn focus(kind: Kind, id: &str, old: &Release, new: &Release, names: &Names) -> Result<Focus> {
     let (o, n) = (old.by_attack_id(kind, id), new.by_attack_id(kind, id));
     let Some(shown) = n.or(o) else {
-        return Err(Error::NotFound(
-            format!(
-                "no {kind} {id} in either release; give the ID of one (a group G0016, software \
-             S0002)"
-            )
-            .into(),
-        ));
+        return Err(Error::NotFound(msg!(
+            "diff.focus_missing",
+            kind = kind,
+            kind_ja = kind.label_ja(),
+            id = id
+        )));
     };
     let links = |r: &Release, me: Option<&StixObject>| -> BTreeSet<Link> {
         let Some(me) = me else {

@@ -21,8 +21,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::Message;
 use crate::model::{Entity, Kb, RawBundle};
-use crate::{Error, Result};
+use crate::{Error, Result, msg};
 
 const COLLECTIONS_FILE: &str = "stix-collections.json";
 
@@ -328,7 +329,7 @@ struct Opened {
     info: Collection,
     objects: std::fs::File,
     catalog: std::fs::File,
-    loaded: OnceLock<std::result::Result<Loaded, String>>,
+    loaded: OnceLock<std::result::Result<Loaded, Message>>,
 }
 
 /// A collection's catalog in memory, with what filters compare, and its objects mapped.
@@ -356,13 +357,11 @@ impl StixStore {
         let p = dir.join(COLLECTIONS_FILE);
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
         let infos: Vec<Collection> = serde_json::from_str(&text).map_err(|e| {
-            Error::Index(
-                format!(
-                    "damaged index: {} is unreadable ({e}); rebuild it with `kb index`",
-                    p.display()
-                )
-                .into(),
-            )
+            Error::Index(msg!(
+                "index.damaged_explain",
+                file = p.display(),
+                detail = e
+            ))
         })?;
         let open = |name: String| {
             let p = dir.join(name);
@@ -395,11 +394,11 @@ impl StixStore {
             .collections
             .iter()
             .find(|c| c.info.id == id)
-            .ok_or_else(|| Error::NotFound(format!("no collection {id}").into()))?;
+            .ok_or_else(|| Error::NotFound(msg!("stix.no_collection", id = id)))?;
         c.loaded
             .get_or_init(|| load(c))
             .as_ref()
-            .map_err(|why| Error::Index(why.clone().into()))
+            .map_err(|why| Error::Index(why.clone()))
     }
 
     /// True when the collection holds an object with this ID (ours only when asked for).
@@ -451,10 +450,10 @@ impl StixStore {
                 .ok()
                 .and_then(|at| l.bytes.get(at..at + usize::try_from(e.len).ok()?))
                 .ok_or_else(|| {
-                    Error::Index(format!(
-                        "damaged index: the STIX objects of {collection} are truncated; rebuild \
-                         it with `kb index`"
-                    ).into())
+                    Error::Index(msg!("index.damaged_record").with(
+                        "why",
+                        msg!("stix.objects_truncated", collection = collection),
+                    ))
                 })?;
             out.extend_from_slice(bytes);
         }
@@ -463,11 +462,15 @@ impl StixStore {
     }
 }
 
-fn load(c: &Opened) -> std::result::Result<Loaded, String> {
-    let damaged = |why: String| {
-        format!(
-            "damaged index: the STIX catalog of {} {why}; rebuild it with `kb index`",
-            c.info.domain
+fn load(c: &Opened) -> std::result::Result<Loaded, Message> {
+    let damaged = |detail: String| {
+        msg!("index.damaged_record").with(
+            "why",
+            msg!(
+                "stix.catalog_unreadable",
+                domain = &c.info.domain,
+                detail = detail
+            ),
         )
     };
     let entries: Vec<Entry> = serde_json::from_reader(std::io::BufReader::new(&c.catalog))

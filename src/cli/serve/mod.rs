@@ -418,7 +418,7 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<T
         Err(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "the index failed while answering; rebuild it with `kb index`",
+            msg!("index.failed_answering").to_string(),
         )),
     }
 }
