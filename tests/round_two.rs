@@ -192,7 +192,12 @@ fn lint_catches_vocabulary_drift_tactic_keywords_and_missing_binaries() {
     .expect("write");
     let curated = Curated::from_dir(&dir).expect("kb/ parses");
     let kb = load_kb(&[ENTERPRISE]);
-    let problems = lint::lint(&curated, &kb).problems.join("\n");
+    let problems = lint::lint(&curated, &kb)
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         problems.contains("write \"横移動\", not \"横展開\""),
         "{problems}"
