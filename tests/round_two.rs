@@ -365,6 +365,9 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
         top.contains("使い方:") && top.contains("コマンド:"),
         "{top}"
     );
+    for english in ["[OPTIONS]", "<COMMAND>"] {
+        assert!(!top.contains(english), "kb -h: {english}\n{top}");
+    }
     let commands: Vec<String> = top
         .lines()
         .skip_while(|l| !l.starts_with("コマンド:"))
@@ -382,12 +385,20 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
             "Arguments:",
             "[default:",
             "[possible values:",
+            "[OPTIONS]",
+            "<COMMAND>",
         ] {
             assert!(!help.contains(english), "kb {c} -h: {english}\n{help}");
         }
         for line in described_lines(&help) {
             assert!(attack_kb::text::has_japanese(&line), "kb {c} -h: {line}");
         }
+        // No English placeholder (<QUERY>, <INDEX>) is left beside an option or in the usage.
+        let placeholder = regex::Regex::new(r"[<\[][A-Z][A-Z_]*[>\]]").expect("regex");
+        assert!(
+            !placeholder.is_match(&help),
+            "kb {c} -h: English placeholder\n{help}"
+        );
     }
     // The locale decides when --lang is not given.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))
