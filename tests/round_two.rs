@@ -376,6 +376,8 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .collect();
     assert!(commands.len() >= 9, "{commands:?}");
+    // No English placeholder (<QUERY>, <INDEX>) is left beside an option or in the usage.
+    let placeholder = regex::Regex::new(r"[<\[][A-Z][A-Z_]*[>\]]").expect("regex");
     for c in &commands {
         let o = kb(&["--lang", "ja", c, "-h"]);
         let help = stdout(&o);
@@ -393,8 +395,6 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
         for line in described_lines(&help) {
             assert!(attack_kb::text::has_japanese(&line), "kb {c} -h: {line}");
         }
-        // No English placeholder (<QUERY>, <INDEX>) is left beside an option or in the usage.
-        let placeholder = regex::Regex::new(r"[<\[][A-Z][A-Z_]*[>\]]").expect("regex");
         assert!(
             !placeholder.is_match(&help),
             "kb {c} -h: English placeholder\n{help}"
