@@ -23,6 +23,8 @@ enum Value {
     Text(String),
     /// A message inside another ("the index at X is damaged: {why}").
     Message(Message),
+    /// Messages inside another, each rendered in its language and joined by the separator.
+    Messages(Vec<Message>, &'static str),
 }
 
 /// Builds a [`Message`]: `msg!("index.missing", root = path.display())`.
@@ -51,6 +53,18 @@ impl Message {
     /// A message as a value of this one, rendered in the same language.
     pub fn with(mut self, name: &'static str, value: impl Into<Message>) -> Message {
         self.args.push((name, Value::Message(value.into())));
+        self
+    }
+
+    /// Messages as one value of this one, joined by `separator`.
+    pub fn with_all(
+        mut self,
+        name: &'static str,
+        values: impl IntoIterator<Item = Message>,
+        separator: &'static str,
+    ) -> Message {
+        let values = values.into_iter().collect();
+        self.args.push((name, Value::Messages(values, separator)));
         self
     }
 
@@ -85,6 +99,10 @@ impl Message {
                     match v {
                         Value::Text(t) => out.push_str(t),
                         Value::Message(m) => out.push_str(&m.render(lang)),
+                        Value::Messages(ms, separator) => {
+                            let texts: Vec<String> = ms.iter().map(|m| m.render(lang)).collect();
+                            out.push_str(&texts.join(separator));
+                        }
                     }
                     rest = &after[close + 1..];
                 }

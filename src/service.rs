@@ -111,13 +111,14 @@ pub fn build_index(
     if let Some(dir) = &s.kb_dir {
         let problems = model::lint::lint(&curated, &kb).problems;
         if !problems.is_empty() {
-            let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
-            return Err(Error::Other(msg!(
-                "index.lint_errors",
-                dir = dir.display(),
-                count = problems.len(),
-                problems = shown.join("\n  ")
-            )));
+            let count = problems.len();
+            return Err(Error::Other(
+                msg!("index.lint_errors", dir = dir.display(), count = count).with_all(
+                    "problems",
+                    problems.into_iter().take(10),
+                    "\n  ",
+                ),
+            ));
         }
     }
     if !force && let Some(why) = index::shrinks(out, &kb) {

@@ -2,9 +2,16 @@
 
 mod common;
 
+use attack_kb::message::Message;
 use attack_kb::model::lint::lint;
 use attack_kb::source::curated::{BinaryKind, Curated};
 use common::{ENTERPRISE, ICS, MOBILE, load_kb};
+
+/// Lint lines in English, one a line, as `kb lint` prints them by default.
+fn lines(messages: &[Message]) -> String {
+    let texts: Vec<String> = messages.iter().map(ToString::to_string).collect();
+    texts.join("\n")
+}
 
 #[test]
 fn kb_files_are_clean_against_the_live_bundles() {
@@ -14,16 +21,16 @@ fn kb_files_are_clean_against_the_live_bundles() {
     assert!(
         report.problems.is_empty(),
         "kb/ problems:\n{}",
-        report.problems.join("\n")
+        lines(&report.problems)
     );
     assert!(
         report.missing.is_empty(),
         "untranslated:\n{}",
-        report.missing.join("\n")
+        lines(&report.missing)
     );
     // With Enterprise alone, Mobile and ICS entries are skipped, not reported as unknown IDs.
     let enterprise_only = lint(&curated, &load_kb(&[ENTERPRISE]));
-    let problems = enterprise_only.problems.join("\n");
+    let problems = lines(&enterprise_only.problems);
     assert!(problems.is_empty(), "{problems}");
 }
 
@@ -84,7 +91,7 @@ fn lint_catches_a_dead_id_and_english_only_text() {
     );
     let curated = Curated::from_dir(&kbdir).expect("parses");
     let report = lint(&curated, &load_kb(&[ENTERPRISE]));
-    let all = report.problems.join("\n");
+    let all = lines(&report.problems);
     assert!(all.contains("T1574.002 is revoked; use T1574.001"), "{all}");
     assert!(all.contains("no Japanese text"), "{all}");
 }

@@ -192,7 +192,12 @@ fn lint_catches_vocabulary_drift_tactic_keywords_and_missing_binaries() {
     .expect("write");
     let curated = Curated::from_dir(&dir).expect("kb/ parses");
     let kb = load_kb(&[ENTERPRISE]);
-    let problems = lint::lint(&curated, &kb).problems.join("\n");
+    let problems = lint::lint(&curated, &kb)
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         problems.contains("write \"横移動\", not \"横展開\""),
         "{problems}"
@@ -360,6 +365,9 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
         top.contains("使い方:") && top.contains("コマンド:"),
         "{top}"
     );
+    for english in ["[OPTIONS]", "<COMMAND>"] {
+        assert!(!top.contains(english), "kb -h: {english}\n{top}");
+    }
     let commands: Vec<String> = top
         .lines()
         .skip_while(|l| !l.starts_with("コマンド:"))
@@ -368,6 +376,8 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .collect();
     assert!(commands.len() >= 9, "{commands:?}");
+    // No English placeholder (<QUERY>, <INDEX>) is left beside an option or in the usage.
+    let placeholder = regex::Regex::new(r"[<\[][A-Z][A-Z_]*[>\]]").expect("regex");
     for c in &commands {
         let o = kb(&["--lang", "ja", c, "-h"]);
         let help = stdout(&o);
@@ -377,12 +387,18 @@ fn japanese_help_has_japanese_for_every_command_and_argument() {
             "Arguments:",
             "[default:",
             "[possible values:",
+            "[OPTIONS]",
+            "<COMMAND>",
         ] {
             assert!(!help.contains(english), "kb {c} -h: {english}\n{help}");
         }
         for line in described_lines(&help) {
             assert!(attack_kb::text::has_japanese(&line), "kb {c} -h: {line}");
         }
+        assert!(
+            !placeholder.is_match(&help),
+            "kb {c} -h: English placeholder\n{help}"
+        );
     }
     // The locale decides when --lang is not given.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_kb"))

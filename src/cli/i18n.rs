@@ -19,6 +19,9 @@ pub struct Texts {
     command: BTreeMap<String, CommandText>,
     #[serde(default)]
     clap_error: BTreeMap<String, String>,
+    /// The words of usage lines in Japanese, by clap's English placeholder (QUERY, OPTIONS).
+    #[serde(default)]
+    placeholder: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -50,6 +53,14 @@ impl Texts {
             .map(String::as_str)
     }
 
+    /// The Japanese of a placeholder; an English one stays (a test checks that none is left).
+    fn placeholder(&self, english: &str) -> String {
+        self.placeholder
+            .get(english)
+            .cloned()
+            .unwrap_or_else(|| english.to_string())
+    }
+
     fn error(&self, kind: &str) -> String {
         self.clap_error
             .get(kind)
@@ -60,7 +71,11 @@ impl Texts {
     /// Every command and argument of `cmd` (built) without a Japanese text, as `command arg`.
     #[cfg(test)]
     pub fn missing(&self, cmd: &Command) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out: Vec<String> = [OPTIONS, COMMAND]
+            .into_iter()
+            .filter(|p| !self.placeholder.contains_key(*p))
+            .map(|p| format!("placeholder {p}"))
+            .collect();
         self.missing_in(cmd, "kb", &mut out);
         out
     }
@@ -73,6 +88,13 @@ impl Texts {
         for a in cmd.get_arguments() {
             if self.arg(name, a.get_id().as_str()).is_none() {
                 out.push(format!("{name} {}", a.get_id()));
+            }
+            if a.get_action().takes_values() {
+                for v in value_names(a) {
+                    if !self.placeholder.contains_key(&v) {
+                        out.push(format!("placeholder {v}"));
+                    }
+                }
             }
         }
         for s in cmd.get_subcommands() {
@@ -102,6 +124,17 @@ impl Texts {
                 let text = text.to_string();
                 cmd = cmd.mut_arg(&id, |a| localize_arg(a, &text));
             }
+            cmd = cmd.mut_arg(&id, |a| {
+                let names: Vec<String> = value_names(&a)
+                    .iter()
+                    .map(|v| self.placeholder(v))
+                    .collect();
+                if a.get_action().takes_values() {
+                    a.value_names(names)
+                } else {
+                    a
+                }
+            });
         }
         let subs: Vec<String> = cmd
             .get_subcommands()
@@ -110,7 +143,17 @@ impl Texts {
         for s in subs {
             cmd = cmd.mut_subcommand(&s, |sub| self.localize(sub, &s));
         }
-        cmd
+        if cmd.has_subcommands() {
+            cmd = cmd.subcommand_value_name(self.placeholder(COMMAND));
+        }
+        // clap writes [OPTIONS] with no setting to change it: the usage it renders, once the
+        // placeholders above are Japanese, is set as the command's own with that word replaced.
+        let usage = cmd.render_usage().to_string();
+        let usage = usage.trim_start_matches("Usage:").trim().replace(
+            &format!("[{OPTIONS}]"),
+            &format!("[{}]", self.placeholder(OPTIONS)),
+        );
+        cmd.override_usage(usage)
     }
 
     /// A command-line error in Japanese: what is wrong, a hint, the usage, where to read more.
@@ -182,6 +225,18 @@ impl Texts {
         text.push_str(&self.error("more").replace("{command}", &command));
         text.push('\n');
         text
+    }
+}
+
+/// clap's words for "options" and "a command" in usage lines, the keys of their Japanese.
+const OPTIONS: &str = "OPTIONS";
+const COMMAND: &str = "COMMAND";
+
+/// The placeholders clap shows for an argument's values: its value names, else its id in capitals.
+fn value_names(a: &Arg) -> Vec<String> {
+    match a.get_value_names() {
+        Some(names) if !names.is_empty() => names.iter().map(|n| n.to_string()).collect(),
+        _ => vec![a.get_id().as_str().to_uppercase()],
     }
 }
 

@@ -488,13 +488,12 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
             if let Some(f) = &a.expect_binaries {
                 let names = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
                 for n in model::lint::missing_binaries(&curated, &names) {
-                    report.problems.push(
-                        msg!("lint.missing_binary", name = n, file = f.display())
-                            .render(explain::Lang::from(lang)),
-                    );
+                    report
+                        .problems
+                        .push(msg!("lint.missing_binary", name = n, file = f.display()));
                 }
             }
-            emit(|out| render::lint(out, &report, &curated))?;
+            emit(|out| render::lint(out, &report, &curated, lang))?;
             let failed = !report.problems.is_empty() || (a.strict && !report.missing.is_empty());
             Ok(if failed {
                 ExitCode::FAILURE

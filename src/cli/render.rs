@@ -6,6 +6,7 @@ use std::path::Path;
 use attack_kb::index::Manifest;
 use attack_kb::model::lint::Report;
 use attack_kb::model::{Entity, Kind, Ref, Rel};
+use attack_kb::msg;
 use attack_kb::query::{SearchResponse, Shown};
 use attack_kb::source::curated::{BinaryKind, Curated};
 
@@ -555,21 +556,27 @@ pub fn manifest(out: &mut dyn Write, m: &Manifest, dir: &Path, lang: Lang) -> io
     Ok(())
 }
 
-pub fn lint(out: &mut dyn Write, r: &Report, c: &Curated) -> io::Result<()> {
+pub fn lint(out: &mut dyn Write, r: &Report, c: &Curated, lang: Lang) -> io::Result<()> {
+    let lang = attack_kb::message::Lang::from(lang);
     for p in &r.problems {
-        writeln!(out, "problem: {p}")?;
+        writeln!(
+            out,
+            "{}",
+            msg!("lint.problem").with("text", p.clone()).render(lang)
+        )?;
     }
     for m in &r.missing {
-        writeln!(out, "missing: {m}")?;
+        let line = msg!("lint.untranslated").with("text", m.clone());
+        writeln!(out, "{}", line.render(lang))?;
     }
-    writeln!(
-        out,
-        "kb/: {} translations, {} binaries, {} alerts; {} problems, {} untranslated",
-        c.translations.len(),
-        c.binaries.len(),
-        c.alerts.len(),
-        r.problems.len(),
-        r.missing.len()
-    )?;
+    let summary = msg!(
+        "lint.summary",
+        translations = c.translations.len(),
+        binaries = c.binaries.len(),
+        alerts = c.alerts.len(),
+        problems = r.problems.len(),
+        missing = r.missing.len()
+    );
+    writeln!(out, "{}", summary.render(lang))?;
     Ok(())
 }

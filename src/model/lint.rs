@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Kb, Kind};
+use crate::message::Message;
+use crate::msg;
 use crate::source::curated::{BinaryKind, Curated};
 use crate::text::has_japanese;
 
@@ -13,9 +15,9 @@ mod grammar;
 #[derive(Debug, Default)]
 pub struct Report {
     /// Errors in kb/ itself: wrong IDs, missing Japanese, duplicates.
-    pub problems: Vec<String>,
+    pub problems: Vec<Message>,
     /// Live ATT&CK objects that kb/ does not translate yet: the to-do list of a new release.
-    pub missing: Vec<String>,
+    pub missing: Vec<Message>,
 }
 
 pub fn lint(c: &Curated, kb: &Kb) -> Report {
@@ -32,40 +34,53 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
         .collect();
     let check_id = |r: &mut Report, file: &str, id: &str, want: &[Kind]| match live.get(id) {
         Some(k) if want.contains(k) => {}
-        Some(k) => r
-            .problems
-            .push(format!("{file}: {id} is a {k}, expected {want:?}")),
+        Some(k) => r.problems.push(msg!(
+            "lint.wrong_kind",
+            file = file,
+            id = id,
+            kind = k,
+            want = format!("{want:?}")
+        )),
         None => match revoked.get(id) {
             Some(new) => r
                 .problems
-                .push(format!("{file}: {id} is revoked; use {new} instead")),
-            None => r.problems.push(format!(
-                "{file}: {id} does not exist (or is deprecated) in the bundle"
-            )),
+                .push(msg!("lint.revoked", file = file, id = id, new = new)),
+            None => r
+                .problems
+                .push(msg!("lint.unknown_id", file = file, id = id)),
         },
     };
     let check_tech =
         |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Technique]);
     let check_tactic =
         |r: &mut Report, file: &str, id: &str| check_id(r, file, id, &[Kind::Tactic]);
-    let ja = |r: &mut Report, file: &str, what: &str, text: &str| {
+    let ja = |r: &mut Report, file: &str, what: Message, text: &str| {
         if !has_japanese(text) {
-            r.problems
-                .push(format!("{file}: {what} has no Japanese text: {text:?}"));
+            r.problems.push(
+                msg!("lint.no_japanese", file = file, text = format!("{text:?}"))
+                    .with("what", what),
+            );
         }
     };
-    let en = |r: &mut Report, file: &str, what: &str, text: &str| {
+    let en = |r: &mut Report, file: &str, what: Message, text: &str| {
         if text.trim().is_empty() {
-            r.problems.push(format!("{file}: {what} is empty"));
+            r.problems
+                .push(msg!("lint.empty", file = file).with("what", what));
         }
     };
+    // "T1003 name", "alert \"x\" title_ja": a field (as written in kb/) of something.
+    let field = |of: Message, name: &str| msg!("lint.what.field", field = name).with("of", of);
 
     let loaded: Vec<&str> = kb.sources.iter().map(|s| s.domain.as_str()).collect();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (file, t) in &c.translations {
         if let Some(prev) = seen.insert(t.id.clone(), file.clone()) {
-            r.problems
-                .push(format!("{file}: {} is also translated in {prev}", t.id));
+            r.problems.push(msg!(
+                "lint.translated_twice",
+                file = file,
+                id = &t.id,
+                prev = prev
+            ));
         }
         // Mobile and ICS entries are checked when their bundle is loaded. `enterprise` means
         // enterprise-attack: a short name must not slip past the check.
@@ -73,10 +88,11 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
         let domain = match domain.strip_suffix("-attack").unwrap_or(domain) {
             d @ ("enterprise" | "mobile" | "ics") => format!("{d}-attack"),
             other => {
-                r.problems.push(format!(
-                    "{file}: {} has domain {other:?}; use enterprise-attack, mobile-attack or \
-                     ics-attack",
-                    t.id
+                r.problems.push(msg!(
+                    "lint.bad_domain",
+                    file = file,
+                    id = &t.id,
+                    domain = format!("{other:?}")
                 ));
                 continue;
             }
@@ -100,19 +116,19 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             .get(&t.id.to_ascii_uppercase())
             .is_some_and(|k| matches!(k, Kind::Group | Kind::Software | Kind::Campaign));
         match &t.name {
-            Some(name) => ja(&mut r, file, &format!("{} name", t.id), name),
+            Some(name) => ja(&mut r, file, field(t.id.as_str().into(), "name"), name),
             None if proper_noun => {
                 if t.summary.is_none() {
                     r.problems
-                        .push(format!("{file}: {} has neither name nor summary", t.id));
+                        .push(msg!("lint.no_name_nor_summary", file = file, id = &t.id));
                 }
             }
             None => r
                 .problems
-                .push(format!("{file}: {} needs a Japanese name", t.id)),
+                .push(msg!("lint.needs_japanese_name", file = file, id = &t.id)),
         }
         if let Some(s) = &t.summary {
-            ja(&mut r, file, &format!("{} summary", t.id), s);
+            ja(&mut r, file, field(t.id.as_str().into(), "summary"), s);
         }
     }
 
@@ -122,24 +138,40 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             .trim_start_matches("binaries/")
             .trim_end_matches(".toml");
         if b.id != stem || b.id != b.id.to_lowercase() {
-            r.problems.push(format!(
-                "{file}: id {:?} must be the lower-case file name",
-                b.id
+            r.problems.push(msg!(
+                "lint.binary_id",
+                file = file,
+                id = format!("{:?}", b.id)
             ));
         }
         for n in std::iter::once(&b.id).chain(&b.aliases) {
             if let Some(prev) = names.insert(n.to_lowercase(), file.clone()) {
-                r.problems
-                    .push(format!("{file}: name {n:?} is also claimed by {prev}"));
+                r.problems.push(msg!(
+                    "lint.name_claimed",
+                    file = file,
+                    name = format!("{n:?}"),
+                    prev = prev
+                ));
             }
         }
         for t in &b.techniques {
             check_id(&mut r, file, &t.id, &[Kind::Technique]);
-            en(&mut r, file, &format!("{} why_en", t.id), &t.why_en);
-            ja(&mut r, file, &format!("{} why_ja", t.id), &t.why_ja);
+            en(
+                &mut r,
+                file,
+                field(t.id.as_str().into(), "why_en"),
+                &t.why_en,
+            );
+            ja(
+                &mut r,
+                file,
+                field(t.id.as_str().into(), "why_ja"),
+                &t.why_ja,
+            );
         }
         if b.techniques.is_empty() {
-            r.problems.push(format!("{file}: maps to no technique"));
+            r.problems
+                .push(msg!("lint.binary_no_technique", file = file));
         }
         for s in &b.attack_software {
             check_id(&mut r, file, s, &[Kind::Software]);
@@ -154,13 +186,12 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
                 &b.investigate.false_positives_ja,
             ),
         ] {
-            en(&mut r, file, &format!("{what}_en"), e);
-            ja(&mut r, file, &format!("{what}_ja"), j);
+            en(&mut r, file, format!("{what}_en").into(), e);
+            ja(&mut r, file, format!("{what}_ja").into(), j);
         }
-        ja(&mut r, file, "name_ja", &b.name_ja);
+        ja(&mut r, file, "name_ja".into(), &b.name_ja);
         if b.investigate.en.is_empty() || b.investigate.ja.is_empty() {
-            r.problems
-                .push(format!("{file}: investigate needs en and ja items"));
+            r.problems.push(msg!("lint.investigate_items", file = file));
         }
         let switch_names: Vec<String> = b
             .switches
@@ -171,8 +202,10 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
         let mut seen_switches = std::collections::BTreeSet::new();
         for n in &switch_names {
             if !seen_switches.insert(n) {
-                r.problems
-                    .push(format!("{file}: switch {n:?} is defined twice"));
+                r.problems.push(
+                    msg!("lint.defined_twice", file = file)
+                        .with("what", msg!("lint.what.switch", name = format!("{n:?}"))),
+                );
             }
         }
         for s in &b.switches {
@@ -180,9 +213,11 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             if let Some(w) = &s.absent_when
                 && !switch_names.contains(&w.to_lowercase())
             {
-                r.problems.push(format!(
-                    "{file}: switch {}: absent_when names {w:?}, not a switch of this program",
-                    s.name
+                r.problems.push(msg!(
+                    "lint.absent_when_unknown",
+                    file = file,
+                    switch = &s.name,
+                    name = format!("{w:?}")
                 ));
             }
         }
@@ -190,74 +225,75 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             grammar::pattern(&mut r, file, p, &check_tech, &check_tactic);
         }
         if b.telltales.iter().any(|t| t.trim().chars().count() < 4) {
-            r.problems.push(format!(
-                "{file}: a tell-tale needs at least 4 characters, or it names other programs too"
-            ));
+            r.problems.push(msg!("lint.short_telltale", file = file));
         }
         for x in &b.examples {
-            ja(&mut r, file, &format!("example {:?}", x.command), &x.ja);
+            let example = msg!("lint.what.example", command = format!("{:?}", x.command));
+            ja(&mut r, file, example, &x.ja);
         }
         match (&b.process, b.kind == BinaryKind::SystemProcess) {
-            (None, true) => r
-                .problems
-                .push(format!("{file}: a system process needs [process]")),
-            (Some(p), true) => ja(&mut r, file, "process.deviations_ja", &p.deviations_ja),
+            (None, true) => r.problems.push(msg!("lint.system_process", file = file)),
+            (Some(p), true) => ja(
+                &mut r,
+                file,
+                "process.deviations_ja".into(),
+                &p.deviations_ja,
+            ),
             _ => {}
         }
     }
 
     let mut alert_ids: BTreeMap<String, String> = BTreeMap::new();
     for (file, a) in &c.alerts {
+        let alert = || msg!("lint.what.alert", id = format!("{:?}", a.id));
         if let Some(prev) = alert_ids.insert(a.id.clone(), file.clone()) {
             r.problems
-                .push(format!("{file}: alert id {:?} also in {prev}", a.id));
+                .push(msg!("lint.also_in", file = file, prev = prev).with("what", alert()));
         }
         if a.techniques.is_empty() {
             r.problems
-                .push(format!("{file}: alert {:?} maps to no technique", a.id));
+                .push(msg!("lint.no_technique", file = file).with("what", alert()));
         }
         for t in &a.techniques {
             check_id(&mut r, file, t, &[Kind::Technique]);
         }
         for b in &a.binaries {
             if c.binary_by_name(b).is_none() {
-                r.problems.push(format!(
-                    "{file}: alert {:?} names {b}, not in the catalogue",
-                    a.id
-                ));
+                r.problems
+                    .push(msg!("lint.unknown_binary", file = file, name = b).with("what", alert()));
             }
         }
-        ja(
-            &mut r,
-            file,
-            &format!("alert {:?} title_ja", a.id),
-            &a.title_ja,
-        );
-        ja(&mut r, file, &format!("alert {:?} ja", a.id), &a.ja);
+        ja(&mut r, file, field(alert(), "title_ja"), &a.title_ja);
+        ja(&mut r, file, field(alert(), "ja"), &a.ja);
     }
 
     let mut event_ids: BTreeMap<String, String> = BTreeMap::new();
     for (file, v) in &c.events {
-        let what = format!("event {:?}", v.id);
+        let what = msg!("lint.what.event", id = format!("{:?}", v.id));
         if let Some(prev) = event_ids.insert(v.id.clone(), file.clone()) {
-            r.problems.push(format!("{file}: {what} also in {prev}"));
+            r.problems
+                .push(msg!("lint.also_in", file = file, prev = prev).with("what", what.clone()));
         }
         if v.id != format!("{}-{}", v.source, v.event_id) {
-            r.problems.push(format!(
-                "{file}: {what}: the id must be `<source>-<event_id>` ({}-{})",
-                v.source, v.event_id
-            ));
+            r.problems.push(
+                msg!(
+                    "lint.event_id",
+                    file = file,
+                    expected = format!("{}-{}", v.source, v.event_id)
+                )
+                .with("what", what.clone()),
+            );
         }
         if v.techniques.is_empty() {
             r.problems
-                .push(format!("{file}: {what} maps to no technique"));
+                .push(msg!("lint.no_technique", file = file).with("what", what.clone()));
         }
         for t in &v.techniques {
             check_tech(&mut r, file, t);
         }
-        en(&mut r, file, &format!("{what} en"), &v.en);
-        ja(&mut r, file, &format!("{what} name_ja"), &v.name_ja);
-        ja(&mut r, file, &format!("{what} ja"), &v.ja);
+        en(&mut r, file, field(what.clone(), "en"), &v.en);
+        ja(&mut r, file, field(what.clone(), "name_ja"), &v.name_ja);
+        ja(&mut r, file, field(what, "ja"), &v.ja);
     }
 
     grammar::explain_data(&mut r, c, &check_tech, &check_tactic);
@@ -270,10 +306,11 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             .filter(|e| kb.origins_of(e).iter().any(|x| x.country == o.country))
             .count();
         if groups == 0 || o.words.is_empty() {
-            r.problems.push(format!(
-                "{file}: origin {}: no group carries one of its marks {:?} as a keyword, or it \
-                 has no words",
-                o.country, o.marks
+            r.problems.push(msg!(
+                "lint.origin_unused",
+                file = file,
+                country = &o.country,
+                marks = format!("{:?}", o.marks)
             ));
         }
     }
@@ -297,15 +334,19 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
             _ => false,
         };
         if needs_name && e.name_ja.is_none() {
-            r.missing.push(format!(
-                "{} {} ({}): no Japanese name",
-                e.kind, e.id, e.name
+            r.missing.push(msg!(
+                "lint.untranslated_name",
+                kind = e.kind,
+                id = &e.id,
+                name = &e.name
             ));
         }
         if needs_summary && e.summary_ja.is_none() {
-            r.missing.push(format!(
-                "{} {} ({}): no Japanese summary",
-                e.kind, e.id, e.name
+            r.missing.push(msg!(
+                "lint.untranslated_summary",
+                kind = e.kind,
+                id = &e.id,
+                name = &e.name
             ));
         }
     }
@@ -331,11 +372,13 @@ fn vocabulary(r: &mut Report, c: &Curated, kb: &Kb) {
                         .any(|(i, _)| !text[i..].starts_with(rule.prefer.as_str()))
                 };
                 if let Some(bad) = rule.avoid.iter().find(|a| drift(a)) {
-                    r.problems.push(format!(
-                        "{file}: {}: vocabulary: write {:?}, not {bad:?} ({})",
-                        t.id,
-                        rule.prefer,
-                        crate::text::truncate(text, 60)
+                    r.problems.push(msg!(
+                        "lint.vocabulary",
+                        file = file,
+                        id = &t.id,
+                        prefer = format!("{:?}", rule.prefer),
+                        avoid = format!("{bad:?}"),
+                        text = crate::text::truncate(text, 60)
                     ));
                 }
             }
@@ -365,10 +408,12 @@ fn vocabulary(r: &mut Report, c: &Curated, kb: &Kb) {
         }
         for k in t.keywords.iter().chain(&t.keywords_en).chain(&t.aliases) {
             if let Some(tactic) = tactic_names.get(&crate::text::exact_key(k)) {
-                r.problems.push(format!(
-                    "{file}: {}: keyword {k:?} is the name of tactic {tactic}; \
-                     a technique keyword must not compete with its tactic",
-                    t.id
+                r.problems.push(msg!(
+                    "lint.tactic_keyword",
+                    file = file,
+                    id = &t.id,
+                    keyword = format!("{k:?}"),
+                    tactic = tactic
                 ));
             }
         }
