@@ -419,13 +419,11 @@ fn diff_tool(ctx: &Ctx, args: &Arguments) -> std::result::Result<Answer, ToolErr
         [&old, &new],
         args.optional_text("domain")?.as_deref(),
     )?;
-    let focus = (args.texts("group")?.unwrap_or_default().into_iter())
-        .map(|g| (Kind::Group, g))
-        .chain(
-            (args.texts("software")?.unwrap_or_default().into_iter()).map(|s| (Kind::Software, s)),
-        )
-        .collect();
-    let d = diff::compare_files(&old, &new, &Curated::embedded()?, &diff::Options { focus })?;
+    let opts = diff::Options::focusing(
+        args.texts("group")?.unwrap_or_default(),
+        args.texts("software")?.unwrap_or_default(),
+    );
+    let d = diff::compare_files(&old, &new, &Curated::embedded()?, &opts)?;
     let lang = args.lang()?;
     Ok(Answer::json(&d)?
         .with_text(|out| render_diff::diff(out, &d, lang, render_diff::Style::Text, false)))

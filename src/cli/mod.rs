@@ -301,18 +301,19 @@ pub fn run() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     // The help and clap's errors are written while parsing: the language is known before.
     let lang = i18n::lang_in_args(&args).unwrap_or_else(locale_lang);
-    let texts = i18n::Texts::embedded();
-    let cmd = match lang {
-        Lang::Ja => texts.japanese(Cli::command()),
-        Lang::En => Cli::command(),
+    // English needs no texts (clap's own are English): every run would parse kb/ja/cli.toml
+    // for nothing, a tenth of a search's work.
+    let texts = (lang == Lang::Ja).then(i18n::Texts::embedded);
+    let mut cmd = match &texts {
+        Some(t) => t.japanese(Cli::command()),
+        None => Cli::command(),
     };
     let cli = match cmd
-        .clone()
-        .try_get_matches_from(&args)
+        .try_get_matches_from_mut(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
         Ok(cli) => cli,
-        Err(e) => return command_line_error(&e, lang, &texts, &cmd, &args),
+        Err(e) => return command_line_error(&e, texts.as_ref(), &cmd, &args),
     };
     let mut cli = cli;
     let lang = *cli.lang.get_or_insert(lang);
@@ -329,11 +330,11 @@ pub fn run() -> ExitCode {
 }
 
 /// Help and version go to stdout as clap writes them (in Japanese, from the localized
-/// command); a wrong command line is said in the user's language, exit code 2.
+/// command); a wrong command line is said in the user's language (`texts` in Japanese mode),
+/// exit code 2.
 fn command_line_error(
     e: &clap::Error,
-    lang: Lang,
-    texts: &i18n::Texts,
+    texts: Option<&i18n::Texts>,
     cmd: &clap::Command,
     args: &[OsString],
 ) -> ExitCode {
@@ -344,17 +345,19 @@ fn command_line_error(
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     );
-    if shown || lang == Lang::En {
-        let _ = e.print();
-    } else {
-        let _ = io::stderr()
-            .lock()
-            .write_all(escape_controls(&texts.clap_error(e, cmd, args)).as_bytes());
+    match texts {
+        Some(texts) if !shown => {
+            let _ = io::stderr()
+                .lock()
+                .write_all(escape_controls(&texts.clap_error(e, cmd, args)).as_bytes());
+        }
+        _ => {
+            let _ = e.print();
+        }
     }
     ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
-/// The library's language for a CLI language.
 fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
     match &cli.command {
         Command::Search(a) => {
@@ -572,14 +575,8 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
                 [&a.old, &a.new],
                 a.domain.as_deref(),
             )?;
-            let focus = a
-                .group
-                .iter()
-                .map(|g| (Kind::Group, g.clone()))
-                .chain(a.software.iter().map(|s| (Kind::Software, s.clone())))
-                .collect();
-            let d =
-                diff::compare_files(&old, &new, &Curated::embedded()?, &diff::Options { focus })?;
+            let opts = diff::Options::focusing(a.group.clone(), a.software.clone());
+            let d = diff::compare_files(&old, &new, &Curated::embedded()?, &opts)?;
             if a.out.json {
                 print_json(&d)?;
             } else {

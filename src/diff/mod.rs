@@ -45,6 +45,17 @@ pub struct Options {
     pub focus: Vec<(Kind, String)>,
 }
 
+impl Options {
+    /// The relationships of these groups and software, as the CLI and the MCP tool name them.
+    pub fn focusing(groups: Vec<String>, software: Vec<String>) -> Options {
+        let groups = groups.into_iter().map(|g| (Kind::Group, g));
+        let software = software.into_iter().map(|s| (Kind::Software, s));
+        Options {
+            focus: groups.chain(software).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Diff {
     pub domain: String,
