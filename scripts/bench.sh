@@ -54,7 +54,7 @@ if os.access("/usr/bin/time", os.X_OK):
     print(f"peak memory, kb index Enterprise+Mobile+ICS 18.1: {peak_mb(full, args):.0f} MB")
     rng = random.Random(7)
     kanji = "".join(chr(rng.randint(0x4e00, 0x9fff)) for _ in range(40_000))  # 120 KB
-    for q in ["schtasks", "常設", "T1053.999", kanji]:
+    for q in ["schtasks", "常設", "T1053.999", "スケジュールされたタスクを使った永続化の手口を教えてください", kanji]:
         label = repr(q[:20]) + ("… (120 KB of random kanji)" if q is kanji else "")
         print(f"peak memory, kb search {label:<48} {peak_mb(full, ['search', q]):.0f} MB")
 PY

@@ -17,6 +17,7 @@ pub mod error;
 pub mod explain;
 pub mod index;
 pub mod layer;
+pub mod memory;
 pub mod message;
 pub mod model;
 pub mod query;

@@ -362,6 +362,8 @@ fn dispatch(cli: &Cli, lang: Lang) -> Result<ExitCode> {
     match &cli.command {
         Command::Search(a) => {
             let kb = open_or_build(cli)?;
+            // One query, then exit: the pages of each phase are not needed by the next.
+            attack_kb::memory::trim_between_phases(true);
             // `-` reads the query from standard input: a line with both kinds of quote.
             let query = if a.query.len() == 1 && a.query[0] == "-" {
                 read_stdin()?.trim().to_string()

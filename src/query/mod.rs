@@ -171,22 +171,6 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         .max(1);
     should.push(constant(f.exact_kw, &key, SCORE_KEYWORD / sharing as f32));
 
-    // A country or its agencies (Russian, 中国系, 北朝鮮の APT, GRU) named as whole words: that
-    // country's groups come first, above names that merely share a word.
-    let origin_keys = analysis::phrase_keys(
-        &kb.index,
-        &normalize(clip(query, MAX_TEXT_BYTES)),
-        crate::index::ORIGIN_WORDS,
-    );
-    for k in origin_keys.iter().take(MAX_TERMS * 4) {
-        if searcher
-            .doc_freq(&Term::from_field_text(f.origin, k))
-            .is_ok_and(|n| n > 0)
-        {
-            should.push(constant(f.origin, k, SCORE_ORIGIN));
-        }
-    }
-
     // 3. A command line: its first word names the program.
     if words.len() > 1 {
         let program = exact_key(program_name(&words[0]));
@@ -228,10 +212,37 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         (f.text_en, analysis::EN, 1.0),
         (f.text_ja, analysis::JA, 1.0),
     ];
+    // All of the query's analysis happens here, as one phase: the Japanese analyzer walks the
+    // dictionary, whose pages a one-shot process gives back before and after (see `memory`).
+    crate::memory::phase_done();
+    let origin_keys = analysis::phrase_keys(
+        &kb.index,
+        &normalize(clip(query, MAX_TEXT_BYTES)),
+        crate::index::ORIGIN_WORDS,
+    );
+    let analysed: Vec<Vec<String>> = fields
+        .iter()
+        .map(|(_, analyzer, _)| {
+            let mut tokens = analysis::analyze(&kb.index, analyzer, &text);
+            tokens.truncate(MAX_TERMS);
+            tokens
+        })
+        .collect();
+    crate::memory::phase_done();
+
+    // A country or its agencies (Russian, 中国系, 北朝鮮の APT, GRU) named as whole words: that
+    // country's groups come first, above names that merely share a word.
+    for k in origin_keys.iter().take(MAX_TERMS * 4) {
+        if searcher
+            .doc_freq(&Term::from_field_text(f.origin, k))
+            .is_ok_and(|n| n > 0)
+        {
+            should.push(constant(f.origin, k, SCORE_ORIGIN));
+        }
+    }
+
     let mut unknown: Vec<String> = Vec::new();
-    for (field, analyzer, boost) in fields {
-        let mut tokens = analysis::analyze(&kb.index, analyzer, &text);
-        tokens.truncate(MAX_TERMS);
+    for ((field, _, boost), tokens) in fields.into_iter().zip(analysed) {
         if tokens.is_empty() {
             continue;
         }
