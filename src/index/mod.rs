@@ -35,8 +35,9 @@ use crate::source::stix::SourceInfo;
 use crate::text::{exact_key, first_sentence, normalize, space_scripts};
 use crate::{Error, Result, msg};
 
-/// Bumped whenever the schema or stored records change: an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 8;
+/// Bumped whenever the schema, the stored records or the normalisation of indexed text change:
+/// an older index is rebuilt, not misread.
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
 const EXPLAIN_FILE: &str = "explain.json";

@@ -561,8 +561,10 @@ fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Opt
     if !shaped {
         // Pasted PowerShell code (`IEX (New-Object Net.WebClient).DownloadString(…)`) has no
         // switch or path up front, but `kb explain` reads it as a script: when it finds a
-        // technique there, the query is code, not prose (its `Net` is not net.exe).
-        if crate::text::has_japanese(query) {
+        // technique there, the query is code, not prose (its `Net` is not net.exe). Prose has
+        // none of code's punctuation, and is not read (an explanation costs a search's time).
+        let code = query.contains(['(', '$', '|', '{', '[', ';']);
+        if !code || crate::text::has_japanese(query) {
             return Ok(None);
         }
         let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
