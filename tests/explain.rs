@@ -824,5 +824,13 @@ fn the_switch_that_matters_names_the_technique_an_analyst_would() {
             &["T1569.002"],
             &[],
         ),
+        // PsExec with no remote host: its service makes the program run as SYSTEM here.
+        (r"psexec.exe -accepteula -s -i cmd.exe", &["T1569.002"], &[]),
+        // Exporting a log says log enumeration, not the clearing wevtutil is known for.
+        (
+            r"wevtutil epl Security C:\Users\Public\sec.evtx",
+            &["T1654"],
+            &[],
+        ),
     ]);
 }
