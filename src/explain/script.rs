@@ -7,7 +7,7 @@ use super::{Argument, Ctx, Explanation, Found, empty};
 use crate::Result;
 use crate::cmdline::Mapped;
 use crate::cmdline::powershell::{self, Command, Token, TokenKind};
-use crate::source::grammar::{Cmdlet, ExplainData, ValueKind};
+use crate::source::grammar::{Cmdlet, Confidence, ExplainData, ValueKind};
 
 /// At most this many commands of one script are read, and this many tokens of each.
 const MAX_COMMANDS: usize = 256;
@@ -175,7 +175,8 @@ impl Ctx<'_> {
         let mut e = empty(&m.text, "script");
         let mut found = Found::default();
         let commands = powershell::commands(m);
-        for c in commands.iter().take(MAX_COMMANDS) {
+        let selecting = self.selecting(&commands);
+        for (ci, c) in commands.iter().take(MAX_COMMANDS).enumerate() {
             let Some(name) = c.name() else {
                 self.tokens(&c.tokens, decoded, &mut found, &mut e);
                 continue;
@@ -188,7 +189,8 @@ impl Ctx<'_> {
                 find_cmdlet(self.data, &word)
             };
             if let Some(cm) = cmdlet {
-                self.cmdlet(cm, c, name, depth, decoded, &mut found, &mut e)?;
+                let selects = selecting.get(ci).copied().unwrap_or(false);
+                self.cmdlet(cm, c, name, selects, depth, decoded, &mut found, &mut e)?;
                 continue;
             }
             if self.program(base_name(&word))?.is_some() {
@@ -221,6 +223,48 @@ impl Ctx<'_> {
         Ok(e)
     }
 
+    /// For each command: whether it is a `Get-` cmdlet whose objects are piped on to a later
+    /// command of the same pipeline that is evidence of its own (`Get-Service x | Stop-Service`,
+    /// `Get-ChildItem | Remove-Item`). Such a Get only picks what the later command acts on:
+    /// what the pipeline does is the later command's technique, not the Get's discovery, so
+    /// the Get's own technique ranks as a low rule (it stays listed).
+    fn selecting(&self, commands: &[Command]) -> Vec<bool> {
+        let acts = |c: &Command| {
+            c.name()
+                .and_then(|n| find_cmdlet(self.data, &n.text.text))
+                .is_some_and(|cm| {
+                    cm.technique.is_some() && !matches!(cm.confidence, Confidence::Low)
+                })
+        };
+        let is_get = |c: &Command| {
+            c.name()
+                .and_then(|n| find_cmdlet(self.data, &n.text.text))
+                .is_some_and(|cm| {
+                    cm.name
+                        .get(..4)
+                        .is_some_and(|v| v.eq_ignore_ascii_case("get-"))
+                })
+        };
+        (0..commands.len())
+            .map(|i| {
+                if !commands[i].piped || !is_get(&commands[i]) {
+                    return false;
+                }
+                let mut j = i + 1;
+                while let Some(next) = commands.get(j) {
+                    if acts(next) {
+                        return true;
+                    }
+                    if !next.piped {
+                        break;
+                    }
+                    j += 1;
+                }
+                false
+            })
+            .collect()
+    }
+
     /// Artefacts among the words and strings of a command kb has no grammar for.
     fn tokens(&mut self, tokens: &[Token], decoded: bool, found: &mut Found, e: &mut Explanation) {
         for t in tokens.iter().take(MAX_TOKENS) {
@@ -237,6 +281,7 @@ impl Ctx<'_> {
         cm: &Cmdlet,
         c: &Command,
         name: &Token,
+        selects: bool,
         depth: usize,
         decoded: bool,
         found: &mut Found,
@@ -244,7 +289,12 @@ impl Ctx<'_> {
     ) -> Result<()> {
         let span = self.span(decoded, name.raw);
         let why = self.text(&cm.en, &cm.ja);
-        found.add(cm.technique.as_deref(), cm.confidence, &why, Some(span));
+        let confidence = if selects {
+            Confidence::Low
+        } else {
+            cm.confidence
+        };
+        found.add(cm.technique.as_deref(), confidence, &why, Some(span));
         found.confirm(&cm.tactics, &why);
         e.arguments.push(Argument {
             raw: name.text.text.clone(),
