@@ -97,6 +97,42 @@ fn lint_catches_a_dead_id_and_english_only_text() {
 }
 
 #[test]
+fn lint_wants_hosts_on_known_host_traits_and_each_host_once() {
+    let kbdir = common::scratch("lint-hosts").join("kb");
+    std::fs::create_dir_all(kbdir.join("artefacts")).expect("mkdir");
+    let traits = r#"
+[[trait]]
+id = "known-host"
+en = "No hosts."
+ja = "ホストがない。"
+
+[[trait]]
+id = "known-host"
+hosts = ["ifconfig.me"]
+en = "One."
+ja = "一つ目。"
+
+[[trait]]
+id = "known-host"
+hosts = ["IFCONFIG.me"]
+en = "Two."
+ja = "二つ目。"
+
+[[trait]]
+id = "remote-share"
+hosts = ["share.example"]
+en = "A share."
+ja = "共有。"
+"#;
+    std::fs::write(kbdir.join("artefacts").join("hosts.toml"), traits).expect("write");
+    let curated = Curated::from_dir(&kbdir).expect("parses");
+    let all = lines(&lint(&curated, &load_kb(&[ENTERPRISE])).problems);
+    assert!(all.contains("lists no hosts"), "{all}");
+    assert!(all.contains("is defined twice"), "{all}");
+    assert!(all.contains("only known-host traits use hosts"), "{all}");
+}
+
+#[test]
 fn schema_errors_name_the_file_and_line() {
     let kbdir = common::kb_dir(
         "schema",

@@ -803,7 +803,14 @@ fn the_switch_that_matters_names_the_technique_an_analyst_would() {
             &["T1048"],
             &[],
         ),
+        // A public IP-lookup service says discovery whichever program or cmdlet asks it.
         (r"curl ifconfig.me", &["T1016"], &[]),
+        (
+            r"nslookup myip.opendns.com resolver1.opendns.com",
+            &["T1016"],
+            &[],
+        ),
+        (r#"powershell -c "irm api.ipify.org""#, &["T1016"], &[]),
         (
             r"xcopy \\fs01\legal C:\ProgramData\stage /s /e /h /y",
             &["T1039"],

@@ -16,7 +16,7 @@ use crate::cmdline::cmd::Segment;
 use crate::cmdline::{Mapped, argv};
 use crate::model::Entity;
 use crate::source::curated::{Binary, BinaryKind};
-use crate::source::grammar::{Pattern, RegistryOp, Section, Switch, TraitId, ValueKind};
+use crate::source::grammar::{Pattern, RegistryOp, Section, Switch, Trait, TraitId, ValueKind};
 
 /// The usual techniques of a program that wraps another command, against those of the command
 /// it wraps (which count `NESTED`, more than this).
@@ -744,6 +744,10 @@ impl Ctx<'_> {
                 push_artefact(e, shape.kind(), t, span, Vec::new());
                 self.url_traits(t, span, found, e);
             }
+            Shape::Domain => {
+                push_artefact(e, shape.kind(), t, span, Vec::new());
+                self.host_traits(t, span, found, e);
+            }
             // 198.51.100.7:443 is the address 198.51.100.7 (the port is in the argument).
             Shape::Ip => {
                 let host = t.split([':', '/']).next().unwrap_or(t);
@@ -759,6 +763,10 @@ impl Ctx<'_> {
             if ip && t.contains("://") {
                 self.add_trait(TraitId::UrlToIp, t, Some(span), found, e);
             }
+            self.host_traits(&host, span, found, e);
+        } else if shapes::classify(t) == Some(Shape::Domain) {
+            // A URL parameter given without its scheme (`irm ifconfig.me`).
+            self.host_traits(t, span, found, e);
         }
         if t.starts_with("\\\\") && shapes::admin_share(t) {
             self.add_trait(TraitId::RemoteShare, t, Some(span), found, e);
@@ -795,6 +803,24 @@ impl Ctx<'_> {
         }
     }
 
+    /// The `known-host` traits whose hosts include `host` or a domain it is under.
+    fn host_traits(&self, host: &str, span: Span, found: &mut Found, e: &mut Explanation) {
+        let host = host
+            .trim_matches(|c| c == '"' || c == '\'')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        for t in &self.data.traits {
+            let known = t.id == TraitId::KnownHost
+                && t.hosts.iter().any(|h| {
+                    let h = h.to_ascii_lowercase();
+                    host == h || host.ends_with(&format!(".{h}"))
+                });
+            if known {
+                self.trait_found(t, &host, Some(span), found, e);
+            }
+        }
+    }
+
     pub(super) fn add_trait(
         &self,
         id: TraitId,
@@ -803,9 +829,20 @@ impl Ctx<'_> {
         found: &mut Found,
         e: &mut Explanation,
     ) {
-        let Some(t) = self.data.traits.iter().find(|t| t.id == id) else {
-            return;
-        };
+        if let Some(t) = self.data.traits.iter().find(|t| t.id == id) {
+            self.trait_found(t, subject, span, found, e);
+        }
+    }
+
+    fn trait_found(
+        &self,
+        t: &Trait,
+        subject: &str,
+        span: Option<Span>,
+        found: &mut Found,
+        e: &mut Explanation,
+    ) {
+        let id = t.id;
         let why = self.text(&t.en, &t.ja);
         found.add(t.technique.as_deref(), t.confidence, &why, span);
         found.confirm(&t.tactics, &why);

@@ -319,6 +319,9 @@ pub struct Trait {
     pub tactics: Vec<String>,
     #[serde(default)]
     pub section: Section,
+    /// For `known-host`: the hosts (and their subdomains) this trait is about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     pub en: String,
     pub ja: String,
 }
@@ -337,6 +340,9 @@ pub enum TraitId {
     ExecutableInUserFolder,
     /// A program given with a path that is not one of its expected paths.
     UnexpectedPath,
+    /// A URL or host name whose host is one of the trait's `hosts` (a public IP-lookup
+    /// service, say): what is contacted says what the command is for, whichever program asks.
+    KnownHost,
 }
 
 /// The knowledge `kb explain` needs besides the catalogue: what the index stores beside its

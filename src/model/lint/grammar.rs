@@ -8,7 +8,7 @@ use super::Report;
 use crate::message::Message;
 use crate::msg;
 use crate::source::curated::Curated;
-use crate::source::grammar::{Pattern, Switch, ValueRule};
+use crate::source::grammar::{Pattern, Switch, TraitId, ValueRule};
 use crate::text::has_japanese;
 
 /// Checks an ATT&CK ID given by a rule and reports into the report.
@@ -193,7 +193,19 @@ pub fn explain_data(r: &mut Report, c: &Curated, tech: &CheckId, tactic: &CheckI
     for (file, t) in &c.traits {
         let id = format!("{:?}", t.id);
         let what = msg!("lint.what.trait", id = &id);
-        if !traits.insert(id) {
+        // `known-host` is one trait per class of hosts: a host, not the id, is defined once.
+        let keys: Vec<String> = if t.id == TraitId::KnownHost {
+            if t.hosts.is_empty() {
+                problem(r, file, &what, msg!("lint.no_hosts"));
+            }
+            t.hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+        } else {
+            if !t.hosts.is_empty() {
+                problem(r, file, &what, msg!("lint.hosts_unused"));
+            }
+            vec![id]
+        };
+        if keys.into_iter().any(|k| !traits.insert(k)) {
             problem(r, file, &what, msg!("lint.defined_twice"));
         }
         texts(r, file, &what, &t.en, &t.ja);
