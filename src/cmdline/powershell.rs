@@ -54,6 +54,38 @@ impl Command {
     }
 }
 
+/// The script with string literals that `+` splits joined back (`'Am'+'siUtils'` reads
+/// `'AmsiUtils'`): words that patterns look for are often split this way to escape them.
+/// Each kept byte keeps its position, so a match still underlines the right characters.
+pub fn join_concatenated(script: &Mapped) -> Mapped {
+    let chars: Vec<(usize, char)> = script.text.char_indices().collect();
+    let mut out = Mapped::with_capacity(script.text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let (b, c) = chars[i];
+        if c == '\'' || c == '"' {
+            // A closing quote, `+`, and an opening quote of the same kind: the joint goes.
+            let skip = |mut k: usize| {
+                while chars.get(k).is_some_and(|x| x.1 == ' ') {
+                    k += 1;
+                }
+                k
+            };
+            let j = skip(i + 1);
+            if chars.get(j).is_some_and(|x| x.1 == '+') {
+                let k = skip(j + 1);
+                if chars.get(k).is_some_and(|x| x.1 == c) {
+                    i = k + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(c, script.span_of(b, b + c.len_utf8()).0);
+        i += 1;
+    }
+    out.finish(script.span().1)
+}
+
 /// How deep groups and blocks are read as scripts: a script nested deeper is matched only by
 /// patterns over its text.
 const MAX_DEPTH: usize = 8;
@@ -322,6 +354,18 @@ mod tests {
         assert_eq!(c.tokens[2].text.text, r"C:\Us'ers");
         let (a, b) = c.tokens[2].raw;
         assert_eq!(&s[a..b], r"'C:\Us''ers'");
+    }
+
+    #[test]
+    fn concatenated_literals_join_back() {
+        let m = Mapped::detached("GetType('System.Management.Automation.Am'+'siUtils') + $x");
+        let j = join_concatenated(&m);
+        assert_eq!(
+            j.text,
+            "GetType('System.Management.Automation.AmsiUtils') + $x"
+        );
+        let at = j.text.find("AmsiUtils").unwrap();
+        assert_eq!(j.span_of(at, at + 9), (38, 50));
     }
 
     #[test]

@@ -45,6 +45,20 @@ pub(super) fn is_script_host(ctx: &mut Ctx, word: &str) -> Result<bool> {
         .unwrap_or(false))
 }
 
+/// Whether `switch` of the program `word` takes the rest of the line as a command of its own
+/// (`cmd /c`, `cmd /k`): the catalogue's grammar says so.
+pub(super) fn runs_rest_command(ctx: &mut Ctx, word: &str, switch: &str) -> Result<bool> {
+    Ok(ctx
+        .program(base_name(word))?
+        .and_then(|e| {
+            e.binary.as_ref().map(|b| {
+                find_switch(&b.switches, switch, b.grammar.prefixes)
+                    .is_some_and(|sw| sw.value == ValueKind::RestCommand)
+            })
+        })
+        .unwrap_or(false))
+}
+
 /// What the walk over the arguments collects for the registry rules.
 #[derive(Default)]
 pub(super) struct RegistryUse {
@@ -167,6 +181,33 @@ impl Ctx<'_> {
         let mut libraries: Vec<std::rc::Rc<Entity>> = Vec::new();
         let mut i = 1;
         while i < args.len() {
+            // A program's own flags may stand between a switch and its value (`certutil
+            // -addstore -f root`, `msiexec /i /q x.msi`): the value is the first plain word
+            // after them, so it is moved next to its switch and the flags are read after it.
+            if is_switch_like(&args[i].text.text) {
+                let (name_part, attached) = split_switch(&args[i].text, switches);
+                let wants_value = attached.is_none()
+                    && find_switch(switches, &name_part.text, prefixes)
+                        .is_some_and(|sw| sw.value.takes_value() && !sw.value.is_rest());
+                if wants_value {
+                    let is_flag = |x: &argv::Arg| {
+                        if !is_switch_like(&x.text.text) {
+                            return false;
+                        }
+                        let (n, att) = split_switch(&x.text, switches);
+                        att.is_none()
+                            && find_switch(switches, &n.text, prefixes)
+                                .is_some_and(|sw| !sw.value.takes_value())
+                    };
+                    let mut j = i + 1;
+                    while j < args.len() && is_flag(&args[j]) {
+                        j += 1;
+                    }
+                    if j > i + 1 && j < args.len() && !is_switch_like(&args[j].text.text) {
+                        args[i + 1..=j].rotate_right(1);
+                    }
+                }
+            }
             let a = &args[i];
             let t = a.text.text.as_str();
             let span = self.span(decoded, a.raw);
@@ -789,7 +830,14 @@ impl Ctx<'_> {
         let mut notes = Vec::new();
         let loc = shapes::location(&self.data.locations, path);
         if let Some(l) = loc {
-            notes.push(self.text(&l.en, &l.ja));
+            let why = self.text(&l.en, &l.ja);
+            // A folder class with a technique (Office start-up folders, mail stores) is
+            // evidence for any program that names a file there, not only for copy or move.
+            if l.technique.is_some() {
+                found.add(l.technique.as_deref(), l.confidence, &why, Some(span));
+                found.confirm(&l.tactics, &why);
+            }
+            notes.push(why);
         }
         push_artefact(e, "file", path, span, notes);
         if path.starts_with("\\\\") {

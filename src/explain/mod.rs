@@ -303,7 +303,7 @@ impl Ctx<'_> {
             if seg.joined_by == Some("|")
                 && k > 0
                 && depth < MAX_DEPTH
-                && let Some(code) = echoed(&segments[k - 1])
+                && let Some(code) = self.echoed(&segments[k - 1])?
                 && self.reads_script_from_stdin(seg)?
                 && let Some(n) = self.nested(&code, depth + 1, decoded, true, "|")?
             {
@@ -356,15 +356,30 @@ impl Ctx<'_> {
     }
 }
 
-/// The text an `echo` command writes (everything after `echo`), or none for another command.
-fn echoed(seg: &crate::cmdline::cmd::Segment) -> Option<Mapped> {
-    let args = argv::split(&seg.text);
-    let first = args.first()?;
-    if !first.text.text.eq_ignore_ascii_case("echo") {
-        return None;
+impl Ctx<'_> {
+    /// The text an `echo` command writes (everything after `echo`), or none for another
+    /// command. `cmd /c echo CODE | powershell -` as a process command line is split at the
+    /// pipe before cmd's own `/c` command is read, so the segment before the pipe may be
+    /// `cmd /c echo CODE`: the echo inside it is what feeds the pipe.
+    fn echoed(&mut self, seg: &crate::cmdline::cmd::Segment) -> Result<Option<Mapped>> {
+        let args = argv::split(&seg.text);
+        let mut k = 0;
+        if let (Some(p), Some(sw)) = (args.first(), args.get(1))
+            && command::runs_rest_command(self, &p.text.text, &sw.text.text)?
+        {
+            k = 2;
+        }
+        let Some(first) = args.get(k) else {
+            return Ok(None);
+        };
+        if !first.text.text.eq_ignore_ascii_case("echo") {
+            return Ok(None);
+        }
+        let Some(from) = args.get(k + 1).map(|a| a.at.0) else {
+            return Ok(None);
+        };
+        Ok(Some(seg.text.slice(from, seg.text.text.len()).trim()))
     }
-    let from = args.get(1)?.at.0;
-    Some(seg.text.slice(from, seg.text.text.len()).trim())
 }
 
 fn empty(input: &str, kind: &str) -> Explanation {

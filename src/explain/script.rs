@@ -215,9 +215,12 @@ impl Ctx<'_> {
             });
             self.tokens(&c.tokens[1..], decoded, &mut found, &mut e);
         }
-        let lower = m.text.to_lowercase();
+        // Patterns read the script with `'Am'+'siUtils'` joined back: splitting a literal
+        // only hides a word from plain string matching, not from PowerShell.
+        let joined = powershell::join_concatenated(m);
+        let lower = joined.text.to_lowercase();
         for p in &self.data.powershell_patterns {
-            self.pattern(p, &lower, m, decoded, 1.0, &mut found, &mut e);
+            self.pattern(p, &lower, &joined, decoded, 1.0, &mut found, &mut e);
         }
         e.techniques = found.into_hits();
         Ok(e)
@@ -255,10 +258,24 @@ impl Ctx<'_> {
                     if acts(next) {
                         return true;
                     }
+                    // `Get-LocalUser | ForEach-Object { Disable-LocalUser $_ }`: the commands
+                    // of a block follow the command that holds it; one that acts inside this
+                    // stage's block acts on what the Get selected.
+                    let (s, end) = next.text.span();
+                    let inside = |c: &&Command| {
+                        let (cs, ce) = c.text.span();
+                        cs >= s && ce <= end
+                    };
+                    let block = commands[j + 1..].iter().take_while(inside).count();
+                    if commands[j + 1..j + 1 + block].iter().any(acts) {
+                        return true;
+                    }
                     if !next.piped {
                         break;
                     }
-                    j += 1;
+                    // The next stage of the pipeline comes after this stage's block
+                    // (`Get-Process | Where-Object { … } | Stop-Process`).
+                    j += 1 + block;
                 }
                 false
             })

@@ -300,6 +300,14 @@ pub struct Location {
     /// Anyone (or the user) can write here: a program run from here is the first suspect.
     #[serde(default)]
     pub user_writable: bool,
+    /// What a file named in this folder implies, whatever the program (a workbook in XLSTART,
+    /// an Outlook data file): one rule for every program that copies, moves or writes there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technique: Option<String>,
+    #[serde(default)]
+    pub confidence: Confidence,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tactics: Vec<String>,
     pub en: String,
     pub ja: String,
 }

@@ -188,6 +188,7 @@ pub fn explain_data(r: &mut Report, c: &Curated, tech: &CheckId, tactic: &CheckI
             problem(r, file, &what, msg!("lint.no_paths"));
         }
         texts(r, file, &what, &l.en, &l.ja);
+        implies(r, file, l.technique.as_deref(), &l.tactics, tech, tactic);
     }
     let mut traits = BTreeSet::new();
     for (file, t) in &c.traits {
