@@ -48,6 +48,30 @@ pub fn escape_controls(s: &str) -> String {
     out
 }
 
+/// A Japanese name with its gloss in parentheses removed: `偽装(マスカレーディング)` ->
+/// `偽装`, `多要素認証(MFA)の改変` -> `多要素認証の改変`. Japanese technique names carry the
+/// loanword or the acronym as a gloss, but analysts type the head alone, and a Mobile or ICS
+/// object named by that bare head would otherwise take the whole-name match from the Enterprise
+/// technique. None when the name has no gloss (or nothing is left without it).
+pub fn without_gloss(name: &str) -> Option<String> {
+    let n = normalize(name);
+    if !has_japanese(&n) || !n.contains('(') {
+        return None;
+    }
+    let mut out = String::with_capacity(n.len());
+    let mut depth = 0usize;
+    for c in n.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    (depth == 0 && !out.is_empty() && out != n).then_some(out)
+}
+
 /// The normalised form used for whole-string (exact) matching: trimmed, quotes around the whole
 /// string removed, inner runs of white space folded to one space.
 pub fn exact_key(s: &str) -> String {
@@ -74,6 +98,26 @@ pub fn exact_key(s: &str) -> String {
             }
         }
         out.push_str(w);
+    }
+    drop_linking_no(&out)
+}
+
+/// The particle の between two nouns is optional in Japanese compounds: 痕跡の消去 and 痕跡消去,
+/// サービスの作成 and サービス作成, PowerShellの悪用 and PowerShell悪用 name the same thing, and
+/// analysts write either. Whole-string matching drops it where it joins kanji, katakana or Latin
+/// letters and digits on both sides; next to hiragana (もの, この) it is part of a word.
+fn drop_linking_no(s: &str) -> String {
+    let noun = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{30a1}'..='\u{30fa}' | '\u{30fc}')
+    };
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == 'の' && i > 0 && noun(chars[i - 1]) && chars.get(i + 1).is_some_and(|&n| noun(n)) {
+            continue;
+        }
+        out.push(c);
     }
     out
 }
@@ -250,6 +294,28 @@ mod tests {
         assert_eq!(normalize("ＴＡ０００３"), "ta0003");
         assert_eq!(exact_key("  \"Cozy   Bear\" "), "cozy bear");
         assert_eq!(exact_key("「常設」"), "常設");
+    }
+
+    #[test]
+    fn a_linking_no_is_optional_in_exact_keys() {
+        assert_eq!(exact_key("痕跡の消去"), exact_key("痕跡消去"));
+        assert_eq!(exact_key("PowerShellの悪用"), "powershell悪用");
+        assert_eq!(exact_key("ものの"), "ものの");
+        assert_eq!(exact_key("の"), "の");
+    }
+
+    #[test]
+    fn a_gloss_in_parentheses_is_optional() {
+        assert_eq!(
+            without_gloss("偽装(マスカレーディング)").as_deref(),
+            Some("偽装")
+        );
+        assert_eq!(
+            without_gloss("多要素認証（MFA）の改変").as_deref(),
+            Some("多要素認証の改変")
+        );
+        assert_eq!(without_gloss("ゴールデンチケット"), None);
+        assert_eq!(without_gloss("Process (Windows)"), None);
     }
 
     #[test]

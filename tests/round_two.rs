@@ -554,3 +554,85 @@ fn mde_japanese_tactic_names_lead_to_the_enterprise_tactic() {
         assert_eq!(ids(&search(&kb, q))[0], id, "{q}");
     }
 }
+
+#[test]
+fn a_linking_no_between_nouns_is_optional() {
+    // An analyst writes 痕跡の消去 or 痕跡消去, サービスの作成 or サービス作成: both reach the
+    // technique whatever form its name or synonym takes.
+    let kb = open();
+    for (q, want) in [
+        ("痕跡消去", "T1070"),
+        ("痕跡の消去", "T1070"),
+        ("サービス作成", "T1543.003"),
+        ("ファイアウォール無効化", "T1562.004"),
+        ("資格情報窃取", "TA0006"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], want, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn a_japanese_technique_name_matches_without_its_gloss() {
+    // 偽装(マスカレーディング) is 偽装: the Enterprise technique, not the Mobile one whose name is
+    // the bare word.
+    let kb = open();
+    for (q, want) in [("偽装", "T1036"), ("タイムスタンプの改ざん", "T1070.006")] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], want, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn a_concept_wrapped_in_an_analysts_words_is_still_the_concept() {
+    // The night shift writes what it sees: 不審な…, …の悪用, …攻撃, …の実行.
+    let kb = open();
+    for (q, want) in [
+        ("リモート管理ツールの悪用", "T1219"),
+        ("ユーザーアカウント制御の回避", "T1548.002"),
+        ("Kerberoasting攻撃", "T1558.003"),
+        ("不審なサービスの作成", "T1543.003"),
+        ("不審なキーロガー", "T1056.001"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], want, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn a_data_component_name_gives_way_to_the_technique() {
+    // ファイアウォールの無効化 is both a log's data component and what the attacker did; the
+    // analyst wants the technique, the data component stays close by.
+    let kb = open();
+    let hits = ids(&search(&kb, "ファイアウォールの無効化"));
+    assert_eq!(hits[0], "T1562.004", "{hits:?}");
+    assert!(hits[..5].contains(&"DC0043".to_string()), "{hits:?}");
+}
+
+#[test]
+fn identity_and_mail_alerts_lead_to_their_technique() {
+    // Defender for Identity and Defender for Office 365 alerts share the XDR incident queue.
+    let kb = open();
+    for (q, want) in [
+        ("Suspected Kerberos SPN exposure", "T1558.003"),
+        ("DCSync 攻撃の疑い", "T1003.006"),
+        ("疑わしいURLがクリックされました", "T1204.001"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], want, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn groups_and_malware_are_found_by_their_katakana_names() {
+    let kb = open();
+    for (q, want) in [
+        ("メニューパス", "G0045"),
+        ("ブラックテック", "G0098"),
+        ("プラグエックス", "S0013"),
+        ("コンティ", "S0575"),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], want, "{q}: {hits:?}");
+    }
+}

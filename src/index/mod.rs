@@ -37,7 +37,7 @@ use crate::{Error, Result, msg};
 
 /// Bumped whenever the schema, the stored records or the normalisation of indexed text change:
 /// an older index is rebuilt, not misread.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// The knowledge `kb explain` reads besides the documents (registry keys, cmdlets, folders).
 const EXPLAIN_FILE: &str = "explain.json";
@@ -703,6 +703,16 @@ fn document(f: &Fields, e: &Entity) -> Result<TantivyDocument> {
         .chain(&e.aliases_ja);
     for n in names {
         d.add_text(f.exact, exact_key(n));
+    }
+    // A technique's Japanese name without its gloss (偽装 for 偽装(マスカレーディング)) is the same
+    // name: see `without_gloss`. Other kinds keep theirs whole: their parentheses qualify
+    // (`横移動 (モバイル)`, `... の検知(Windows)`) rather than gloss.
+    if e.kind == Kind::Technique {
+        for n in e.name_ja.iter().chain(&e.aliases_ja) {
+            if let Some(head) = crate::text::without_gloss(n) {
+                d.add_text(f.exact, exact_key(&head));
+            }
+        }
     }
     // Names that can start a command line. A system process's bare name ("lsass") is left out:
     // "lsass memory dump" is about the technique, not a command line of lsass.exe.

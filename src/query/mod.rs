@@ -176,7 +176,23 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // 2. The whole query as an ID of any form (netsh.exe, an alert's slug), a name or alias, or
     // a keyword: an ID is more specific than a name that others share.
     should.push(constant(f.id, &key, SCORE_EXACT + 50.0));
-    should.push(constant(f.exact, &key, SCORE_EXACT));
+    // A data component's name is a generic phrase for what a log records (Command Execution,
+    // サービスの作成, ファイアウォールの無効化); an analyst who types that phrase means the
+    // behaviour, so the technique should lead. Such a name counts like a keyword, not a name.
+    let data_component = || term(f.kind, Kind::DataComponent.as_str());
+    let exact_of = |must_dc: bool, score: f32| -> (Occur, Box<dyn Query>) {
+        let dc = if must_dc { Occur::Must } else { Occur::MustNot };
+        let q = BooleanQuery::new(vec![
+            (Occur::Must, term(f.exact, &key)),
+            (dc, data_component()),
+        ]);
+        (
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(q), score)),
+        )
+    };
+    should.push(exact_of(false, SCORE_EXACT));
+    should.push(exact_of(true, SCORE_KEYWORD));
     // A keyword shared by several techniques (ランサムウェア) says less about each of them: its
     // weight is split among them and the text decides.
     let sharing = searcher
@@ -188,6 +204,38 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // (APT 29, APT-29, FIN 7 for APT29, FIN7): the joined form is the same name.
     if let Some(joined) = joined_name(&key) {
         should.push(constant(f.exact, &joined, SCORE_EXACT - 10.0));
+    }
+
+    // 2b. A concept wrapped in the words Japanese analysts put around it: 不審な/疑わしい before,
+    // の悪用, 攻撃, の実行, の検知 after (`リモート管理ツールの悪用`, `Kerberoasting攻撃`,
+    // `不審なキーロガー`). The text fields see the wrapper as one more word that other names may
+    // share (悪用, 実行); the concept itself is a technique's or tactic's name or synonym, so the
+    // unwrapped query is matched whole against those, a little below an exact match of the
+    // query as typed.
+    if let Some(core) = unwrapped_concept(&key) {
+        let of_kind = |field: Field, score: f32| -> (Occur, Box<dyn Query>) {
+            let kinds: Vec<(Occur, Box<dyn Query>)> = [Kind::Technique, Kind::Tactic]
+                .iter()
+                .map(|k| (Occur::Should, term(f.kind, k.as_str())))
+                .collect();
+            let both: Vec<(Occur, Box<dyn Query>)> = vec![
+                (Occur::Must, term(field, &core)),
+                (Occur::Must, Box::new(BooleanQuery::new(kinds))),
+            ];
+            (
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::new(both)),
+                    score,
+                )),
+            )
+        };
+        should.push(of_kind(f.exact, SCORE_EXACT * 0.6));
+        let sharing = searcher
+            .doc_freq(&Term::from_field_text(f.exact_kw, &core))
+            .unwrap_or(1)
+            .max(1);
+        should.push(of_kind(f.exact_kw, SCORE_KEYWORD / sharing as f32));
     }
 
     // 3. A command line: its first word names the program.
@@ -434,6 +482,35 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         }
     }
     Ok(response)
+}
+
+/// The concept inside a Japanese query wrapped in an analyst's qualifier (不審な, 疑わしい) or
+/// a trailing word for what was done with it (悪用, 攻撃, 実行, 検知); None when there is no
+/// wrapper or nothing would be left. `key` is an exact key: a linking の is already gone
+/// (`リモート管理ツールの悪用` -> `リモート管理ツール悪用`).
+fn unwrapped_concept(key: &str) -> Option<String> {
+    const BEFORE: [&str; 4] = ["不審な", "疑わしい", "悪意のある", "悪意ある"];
+    const AFTER: [&str; 8] = [
+        "の悪用",
+        "悪用",
+        "攻撃",
+        "の実行",
+        "実行",
+        "検知",
+        "検出",
+        "の疑い",
+    ];
+    if !crate::text::has_japanese(key) {
+        return None;
+    }
+    let mut core = key;
+    if let Some(rest) = BEFORE.iter().find_map(|p| core.strip_prefix(p)) {
+        core = rest.trim_start();
+    }
+    if let Some(rest) = AFTER.iter().find_map(|p| core.strip_suffix(p)) {
+        core = rest.trim_end();
+    }
+    (core != key && core.chars().count() >= 2).then(|| core.to_string())
 }
 
 fn family_first(
