@@ -133,6 +133,23 @@ ja = "共有。"
 }
 
 #[test]
+fn lint_wants_japanese_query_wrappers() {
+    let kbdir = common::kb_dir(
+        "lint-query",
+        "vocabulary.toml",
+        "rule = []\n[query]\nbefore = [\"suspicious\"]\nafter = [\"の悪用\"]\n",
+    );
+    let curated = Curated::from_dir(&kbdir).expect("parses");
+    assert_eq!(curated.query_words.after, ["の悪用"]);
+    let all = lines(&lint(&curated, &load_kb(&[ENTERPRISE])).problems);
+    assert!(
+        all.contains("the query word \"suspicious\" has no Japanese"),
+        "{all}"
+    );
+    assert!(!all.contains("の悪用"), "{all}");
+}
+
+#[test]
 fn schema_errors_name_the_file_and_line() {
     let kbdir = common::kb_dir(
         "schema",

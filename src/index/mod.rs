@@ -30,6 +30,7 @@ use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
 use crate::message::Message;
 use crate::model::{Deprecated, Entity, Kb, Kind, Redirect, Ref};
+use crate::source::curated::QueryWords;
 use crate::source::grammar::ExplainData;
 use crate::source::stix::SourceInfo;
 use crate::text::{exact_key, first_sentence, normalize, space_scripts};
@@ -44,6 +45,8 @@ const EXPLAIN_FILE: &str = "explain.json";
 
 /// Deprecated IDs, for `show` and `search` to say so.
 const DEPRECATED_FILE: &str = "deprecated.json";
+/// The words a query may wrap a concept in (kb/ja/vocabulary.toml `[query]`).
+const QUERY_FILE: &str = "query.json";
 
 /// Handles to every field; the schema is defined here and nowhere else.
 #[derive(Clone, Copy)]
@@ -158,6 +161,7 @@ pub struct KbIndex {
     pub manifest: Manifest,
     redirects: Vec<Redirect>,
     deprecated: Vec<Deprecated>,
+    query_words: QueryWords,
     /// A shared lock on the generation's marker: cleanup leaves a generation alone while a reader
     /// holds it. Released when the index is dropped.
     _held: Option<std::fs::File>,
@@ -249,6 +253,13 @@ impl KbIndex {
                 msg!("index.not_json", detail = e),
             )
         })?;
+        let query_words = serde_json::from_str(&read_json(QUERY_FILE)?).map_err(|e| {
+            damaged(
+                root,
+                &dir.join(QUERY_FILE),
+                msg!("index.not_json", detail = e),
+            )
+        })?;
         // Parsed on first use: a search never needs it.
         let explain_text = read_json(EXPLAIN_FILE)?;
         let stix = stix_store::StixStore::open(&dir)
@@ -260,6 +271,7 @@ impl KbIndex {
             manifest,
             redirects,
             deprecated,
+            query_words,
             _held: held,
             explain: std::sync::OnceLock::new(),
             explain_text,
@@ -295,6 +307,11 @@ impl KbIndex {
     /// Deprecated IDs: no longer in ATT&CK, with nothing that replaces them.
     pub fn deprecated(&self) -> &[Deprecated] {
         &self.deprecated
+    }
+
+    /// The words a query may wrap a concept in.
+    pub fn query_words(&self) -> &QueryWords {
+        &self.query_words
     }
 }
 
@@ -572,6 +589,8 @@ fn write_generation(kb: &Kb, dir: &Path, started: Instant, progress: Progress) -
     std::fs::write(&rp, redirects).map_err(|e| written(&rp, e))?;
     let dp = dir.join(DEPRECATED_FILE);
     std::fs::write(&dp, to_json(&kb.deprecated)?).map_err(|e| written(&dp, e))?;
+    let qp = dir.join(QUERY_FILE);
+    std::fs::write(&qp, to_json(&kb.query_words)?).map_err(|e| written(&qp, e))?;
     let ep = dir.join(EXPLAIN_FILE);
     std::fs::write(&ep, to_json(&kb.explain)?).map_err(|e| written(&ep, e))?;
     stix_store::write(kb, dir).map_err(|e| match e {

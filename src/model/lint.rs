@@ -356,6 +356,17 @@ pub fn lint(c: &Curated, kb: &Kb) -> Report {
 /// One Japanese vocabulary (kb/ja/vocabulary.toml) in names, aliases and summaries, and no
 /// tactic name used as a technique keyword (it would compete with the tactic itself).
 fn vocabulary(r: &mut Report, c: &Curated, kb: &Kb) {
+    // Only a Japanese query is unwrapped: a wrapper without Japanese would never be taken off.
+    let q = &c.query_words;
+    for w in q.before.iter().chain(&q.after) {
+        if !crate::text::has_japanese(w) {
+            r.problems.push(msg!(
+                "lint.query_word",
+                file = "ja/vocabulary.toml",
+                word = format!("{w:?}")
+            ));
+        }
+    }
     for (file, t) in &c.translations {
         // A tactic's aliases are the register of every variant analysts meet (横展開 too).
         let aliases: &[String] = if t.id.starts_with("TA") {

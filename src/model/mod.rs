@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::curated::{Alert, Binary, Curated, Event, Origin};
+use crate::source::curated::{Alert, Binary, Curated, Event, Origin, QueryWords};
 use crate::source::grammar::ExplainData;
 use crate::source::stix::{Bundle, LogSource, MutableElement, RawObjects, SourceInfo, StixObject};
 
@@ -315,6 +315,8 @@ pub struct Kb {
     pub raw: Vec<RawBundle>,
     /// The countries groups come from, with the words that name them.
     pub origins: Vec<Origin>,
+    /// The words a query may wrap a concept in (不審な…, …の悪用).
+    pub query_words: QueryWords,
 }
 
 /// One indexed bundle's objects as written.
@@ -371,6 +373,7 @@ pub fn build(bundles: Vec<Bundle>, curated: &Curated) -> Kb {
         curated: curated.fingerprint.clone(),
         explain: curated.explain_data(),
         origins: curated.origins.iter().map(|(_, o)| o.clone()).collect(),
+        query_words: curated.query_words.clone(),
         ..Kb::default()
     };
     let (bundles, skipped) = newest_per_domain(bundles);

@@ -15,6 +15,7 @@ use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::index::{KbIndex, StoredHit, analysis};
 use crate::model::{Entity, Kind, Redirect};
+use crate::source::curated::QueryWords;
 use crate::text::{exact_key, normalize, program_name, split_command_line};
 use crate::{Error, Result};
 
@@ -212,7 +213,7 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // share (悪用, 実行); the concept itself is a technique's or tactic's name or synonym, so the
     // unwrapped query is matched whole against those, a little below an exact match of the
     // query as typed.
-    if let Some(core) = unwrapped_concept(&key) {
+    if let Some(core) = unwrapped_concept(&key, kb.query_words()) {
         let of_kind = |field: Field, score: f32| -> (Occur, Box<dyn Query>) {
             let kinds: Vec<(Occur, Box<dyn Query>)> = [Kind::Technique, Kind::Tactic]
                 .iter()
@@ -485,30 +486,27 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
 }
 
 /// The concept inside a Japanese query wrapped in an analyst's qualifier (不審な, 疑わしい) or
-/// a trailing word for what was done with it (悪用, 攻撃, 実行, 検知); None when there is no
-/// wrapper or nothing would be left. `key` is an exact key: a linking の is already gone
-/// (`リモート管理ツールの悪用` -> `リモート管理ツール悪用`).
-fn unwrapped_concept(key: &str) -> Option<String> {
-    const BEFORE: [&str; 4] = ["不審な", "疑わしい", "悪意のある", "悪意ある"];
-    const AFTER: [&str; 8] = [
-        "の悪用",
-        "悪用",
-        "攻撃",
-        "の実行",
-        "実行",
-        "検知",
-        "検出",
-        "の疑い",
-    ];
+/// a trailing word for what was done with it (悪用, 攻撃, 検知), the words kb/ja/vocabulary.toml
+/// lists; None when there is no wrapper or nothing would be left. `key` is an exact key: a
+/// linking の is already gone (`リモート管理ツールの悪用` -> `リモート管理ツール悪用`).
+fn unwrapped_concept(key: &str, words: &QueryWords) -> Option<String> {
     if !crate::text::has_japanese(key) {
         return None;
     }
+    // The longest wrapper that fits: の悪用 before 悪用.
+    let longest = |list: &[String], strip: &dyn Fn(&str) -> Option<usize>| {
+        list.iter()
+            .map(|w| exact_key(w))
+            .filter(|w| !w.is_empty())
+            .filter_map(|w| strip(&w))
+            .max()
+    };
     let mut core = key;
-    if let Some(rest) = BEFORE.iter().find_map(|p| core.strip_prefix(p)) {
-        core = rest.trim_start();
+    if let Some(n) = longest(&words.before, &|w| core.starts_with(w).then_some(w.len())) {
+        core = core[n..].trim_start();
     }
-    if let Some(rest) = AFTER.iter().find_map(|p| core.strip_suffix(p)) {
-        core = rest.trim_end();
+    if let Some(n) = longest(&words.after, &|w| core.ends_with(w).then_some(w.len())) {
+        core = core[..core.len() - n].trim_end();
     }
     (core != key && core.chars().count() >= 2).then(|| core.to_string())
 }

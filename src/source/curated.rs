@@ -274,6 +274,20 @@ struct OriginFile {
 #[serde(deny_unknown_fields)]
 struct VocabularyFile {
     rule: Vec<VocabularyRule>,
+    #[serde(default)]
+    query: QueryWords,
+}
+
+/// The words analysts wrap around a concept in a query (kb/ja/vocabulary.toml `[query]`):
+/// qualifiers in front (不審な), and words behind for what was done with it (の悪用, 攻撃).
+/// A query is also matched with them taken off.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryWords {
+    #[serde(default)]
+    pub before: Vec<String>,
+    #[serde(default)]
+    pub after: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -293,6 +307,8 @@ pub struct Curated {
     pub events: Vec<(String, Event)>,
     /// The Japanese vocabulary rules lint enforces on names, aliases and summaries.
     pub vocabulary: Vec<(String, VocabularyRule)>,
+    /// The words a query may wrap a concept in.
+    pub query_words: QueryWords,
     /// The countries groups come from.
     pub origins: Vec<(String, Origin)>,
     /// Registry keys, PowerShell cmdlets and patterns, folders and traits, each with its file.
@@ -381,6 +397,7 @@ impl Curated {
                 let f: VocabularyFile = toml::from_str(&text).map_err(toml_err)?;
                 c.vocabulary
                     .extend(f.rule.into_iter().map(|k| (path.clone(), k)));
+                c.query_words = f.query;
             } else if path == crate::message::CLI_FILE {
                 // The command line's own texts: read by the CLI and crate::message, not indexed.
             } else if path == "ja/origins.toml" {
