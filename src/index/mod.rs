@@ -234,34 +234,13 @@ impl KbIndex {
             .reload_policy(tantivy::ReloadPolicy::Manual)
             .try_into()?;
         // Read now: a rebuild may remove this generation's folder once no reader holds it.
-        let read_json = |name: &str| -> Result<String> {
-            let p = dir.join(name);
-            std::fs::read_to_string(&p)
-                .map_err(|e| damaged(root, &p, msg!("index.unreadable", detail = e)))
-        };
-        let redirects = serde_json::from_str(&read_json("redirects.json")?).map_err(|e| {
-            damaged(
-                root,
-                &dir.join("redirects.json"),
-                msg!("index.not_json", detail = e),
-            )
-        })?;
-        let deprecated = serde_json::from_str(&read_json(DEPRECATED_FILE)?).map_err(|e| {
-            damaged(
-                root,
-                &dir.join(DEPRECATED_FILE),
-                msg!("index.not_json", detail = e),
-            )
-        })?;
-        let query_words = serde_json::from_str(&read_json(QUERY_FILE)?).map_err(|e| {
-            damaged(
-                root,
-                &dir.join(QUERY_FILE),
-                msg!("index.not_json", detail = e),
-            )
-        })?;
-        // Parsed on first use: a search never needs it.
-        let explain_text = read_json(EXPLAIN_FILE)?;
+        let redirects = json_file(root, &dir, "redirects.json")?;
+        let deprecated = json_file(root, &dir, DEPRECATED_FILE)?;
+        let query_words = json_file(root, &dir, QUERY_FILE)?;
+        // Parsed on first use (a search never needs it), but read now too.
+        let ep = dir.join(EXPLAIN_FILE);
+        let explain_text = std::fs::read_to_string(&ep)
+            .map_err(|e| damaged(root, &ep, msg!("index.unreadable", detail = e)))?;
         let stix = stix_store::StixStore::open(&dir)
             .map_err(|e| damaged(root, &dir, msg!("index.no_stix", detail = e)))?;
         Ok(KbIndex {
@@ -391,6 +370,14 @@ pub fn lock_first_build(root: &Path) -> Result<std::fs::File> {
 }
 
 /// The error for a damaged index: which file, and how to rebuild it from the same bundles.
+/// A JSON file of an opened generation, parsed; an unreadable or malformed one is damage.
+fn json_file<T: serde::de::DeserializeOwned>(root: &Path, dir: &Path, name: &str) -> Result<T> {
+    let p = dir.join(name);
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| damaged(root, &p, msg!("index.unreadable", detail = e)))?;
+    serde_json::from_str(&text).map_err(|e| damaged(root, &p, msg!("index.not_json", detail = e)))
+}
+
 fn damaged(root: &Path, file: &Path, why: Message) -> Error {
     damaged_built_from(root, file, why, recorded_sources(root))
 }
