@@ -636,3 +636,54 @@ fn groups_and_malware_are_found_by_their_katakana_names() {
         assert_eq!(hits[0], want, "{q}: {hits:?}");
     }
 }
+
+#[test]
+fn a_command_run_through_cmd_c_is_read_for_what_it_runs() {
+    // `cmd.exe /c …` is a launcher: the command it runs (quoted or not) decides the answer,
+    // unless the wrapper's own arguments prove something (wmic … process call create).
+    let kb = open();
+    for (q, first) in [
+        (
+            r#"cmd.exe /c "reg add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v upd /d C:\u.exe""#,
+            "reg.exe",
+        ),
+        (
+            r"cmd.exe /c reg add HKLM\Software\Microsoft\Windows\CurrentVersion\Run /v s /d C:\s.exe",
+            "reg.exe",
+        ),
+        ("cmd /c vssadmin delete shadows /all /quiet", "vssadmin.exe"),
+        (
+            r#"wmic /node:10.0.0.5 process call create "cmd.exe /c whoami""#,
+            "wmic.exe",
+        ),
+    ] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], first, "{q}: {hits:?}");
+    }
+}
+
+#[test]
+fn a_phrase_known_whole_is_not_a_program_and_a_word() {
+    // `remote desktop` is RDP, though `remote` alone names remote.exe.
+    let kb = open();
+    let hits = ids(&search(&kb, "remote desktop"));
+    assert!(
+        ["T1021.001", "mstsc.exe"].contains(&hits[0].as_str()),
+        "{hits:?}"
+    );
+    // A program and a verb still lead with the program.
+    let hits = ids(&search(&kb, "certutil decode"));
+    assert!(
+        ["certutil.exe", "T1140"].contains(&hits[0].as_str()),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn a_sub_technique_number_after_a_space_is_the_id() {
+    let kb = open();
+    for q in ["t1059 001", "T1059 001"] {
+        let hits = ids(&search(&kb, q));
+        assert_eq!(hits[0], "T1059.001", "{q}: {hits:?}");
+    }
+}

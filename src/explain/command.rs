@@ -1158,8 +1158,14 @@ fn strip_cmd_quotes(v: &Mapped) -> Mapped {
     }
     let inner = &t[1..t.len() - 1];
     let quotes = t.matches('"').count();
+    // The quoted text must be a program's name alone: `"reg add …\Run /v x /d C:\u.exe"` ends
+    // in `.exe` too, but its switches show it is a whole command, and cmd.exe strips its quotes.
     let one_program = quotes == 2
         && !inner.contains(['&', '<', '>', '(', ')', '@', '^', '|'])
+        && !inner
+            .split_whitespace()
+            .skip(1)
+            .any(|w| w.starts_with(['/', '-']))
         && shapes::extension(&inner.to_ascii_lowercase())
             .is_some_and(|e| ["exe", "com", "bat", "cmd"].contains(&e));
     if one_program {

@@ -239,8 +239,10 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         should.push(of_kind(f.exact_kw, SCORE_KEYWORD / sharing as f32));
     }
 
-    // 3. A command line: its first word names the program.
-    if words.len() > 1 {
+    // 3. A command line: its first word names the program. Not when the whole query is itself
+    // a name or keyword (`remote desktop` is RDP, not remote.exe with a word after it): a
+    // phrase known whole means what it names, and the program still counts if it is the one.
+    if words.len() > 1 && !is_exact_anywhere(&searcher, kb, &key) {
         let program = exact_key(program_name(&words[0]));
         should.push(constant(f.program, &program, SCORE_PROGRAM));
     }
@@ -651,8 +653,44 @@ fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Opt
         return Ok(Some(ids));
     }
     let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
-    let mut ids: Vec<String> = e.program.into_iter().collect();
-    ids.extend(e.techniques.into_iter().take(5).map(|t| t.id));
+    let mut ids: Vec<String> = Vec::new();
+    // A launcher running another command (`cmd.exe /c reg add …\Run …`): when nothing in the
+    // launcher's own arguments proves a technique (its techniques are only its usual abuse) but
+    // the command it runs does, that command is what the line is about, so its program and
+    // techniques go first; the launcher follows. A wrapper whose own arguments prove something
+    // (`wmic … process call create "cmd /c whoami"`) stays first.
+    // (The launcher's list repeats what its nested parts prove; only the rest is its own.)
+    let proven = |n: &crate::explain::Explanation| {
+        n.techniques
+            .iter()
+            .filter(|t| t.confidence != "usual")
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>()
+    };
+    // A command built into cmd.exe (`echo … > a.txt:s`, `del`) is the launcher at work, not
+    // another program: cmd.exe stays the answer for it.
+    let builtin = crate::source::curated::BinaryKind::CmdBuiltin.slug();
+    let inner = e.nested.iter().find(|n| {
+        n.program.is_some()
+            && n.catalogue.as_ref().is_none_or(|c| c.kind != builtin)
+            && !proven(n).is_empty()
+    });
+    let outer_proves = proven(&e)
+        .iter()
+        .any(|id| !e.nested.iter().any(|n| proven(n).contains(id)));
+    if !outer_proves && let Some(inner) = inner {
+        ids.extend(inner.program.clone());
+        ids.extend(inner.techniques.iter().take(5).map(|t| t.id.clone()));
+    }
+    for id in e
+        .program
+        .into_iter()
+        .chain(e.techniques.into_iter().take(5).map(|t| t.id))
+    {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
     Ok(Some(ids))
 }
 
@@ -706,18 +744,24 @@ fn promote(
 }
 
 /// The query with a technique's sub-technique number joined to it the canonical way:
-/// `T1059/001`, `T1059-001`, `T1059 .001` and `T1003.1` become `t1059.001`, `t1003.001`.
+/// `T1059/001`, `T1059-001`, `T1059 .001`, `T1059 001` and `T1003.1` become `t1059.001`,
+/// `t1003.001`.
 fn id_spellings(query: &str) -> String {
     static SUB: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = SUB.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(t\d{4})(?:\s*[./_-]\s*|\s+\.)(\d{1,3})\b(?:[^.\d]|$)")
-            .expect("valid regex")
+        // A bare space joins only a full three-digit number (`T1059 001`): `T1059 1` may be
+        // a count or a second word, but three digits after a technique are its sub-number.
+        regex::Regex::new(
+            r"(?i)\b(t\d{4})(?:(?:\s*[./_-]\s*|\s+\.)(\d{1,3})|\s+(\d{3}))\b(?:[^.\d]|$)",
+        )
+        .expect("valid regex")
     });
     let mut out = String::with_capacity(query.len());
     let mut last = 0;
     for c in re.captures_iter(query) {
-        let (whole, t, sub) = (c.get(0).expect("match"), &c[1], &c[2]);
-        let end = c.get(2).expect("group").end();
+        let number = c.get(2).or_else(|| c.get(3)).expect("group");
+        let (whole, t, sub) = (c.get(0).expect("match"), &c[1], number.as_str());
+        let end = number.end();
         out.push_str(&query[last..whole.start()]);
         out.push_str(&format!("{}.{:0>3}", t.to_ascii_lowercase(), sub));
         last = end;
