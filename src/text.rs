@@ -5,20 +5,26 @@ use unicode_normalization::UnicodeNormalization;
 
 /// NFKC + lower case: full-width `ＴＡ０００３` and half-width katakana match their usual forms.
 pub fn normalize(s: &str) -> String {
-    let n: Vec<char> = s.nfkc().flat_map(char::to_lowercase).collect();
+    let n: String = s.nfkc().flat_map(char::to_lowercase).collect();
     // The katakana middle dot between the words of a loanword is optional in Japanese writing
     // (パス・ザ・ハッシュ, パスザハッシュ; ラテラル・ムーブメント): documents and queries use either,
     // so it is dropped wherever it joins two katakana.
-    let mut out = String::with_capacity(n.len() * 3);
-    for (i, &c) in n.iter().enumerate() {
-        if c == '・'
+    drop_joints(&n, '・', is_katakana)
+}
+
+/// `s` without each `mark` that stands between two characters `joins` accepts: a joint that
+/// Japanese writing may leave out.
+fn drop_joints(s: &str, mark: char, joins: fn(char) -> bool) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let joint = c == mark
             && i > 0
-            && is_katakana(n[i - 1])
-            && n.get(i + 1).is_some_and(|&next| is_katakana(next))
-        {
-            continue;
+            && joins(chars[i - 1])
+            && chars.get(i + 1).is_some_and(|&next| joins(next));
+        if !joint {
+            out.push(c);
         }
-        out.push(c);
     }
     out
 }
@@ -26,6 +32,13 @@ pub fn normalize(s: &str) -> String {
 /// Katakana letters and the long-vowel mark (not the middle dot itself).
 fn is_katakana(c: char) -> bool {
     matches!(c, '\u{30a1}'..='\u{30fa}' | '\u{30fc}')
+}
+
+/// A character of a noun in a compound: kanji, katakana, Latin letters and digits.
+fn is_noun_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || is_katakana(c)
+        || matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
 }
 
 /// Unicode format characters (category Cf) that text pasted from web pages and chat carries:
@@ -99,27 +112,10 @@ pub fn exact_key(s: &str) -> String {
         }
         out.push_str(w);
     }
-    drop_linking_no(&out)
-}
-
-/// The particle の between two nouns is optional in Japanese compounds: 痕跡の消去 and 痕跡消去,
-/// サービスの作成 and サービス作成, PowerShellの悪用 and PowerShell悪用 name the same thing, and
-/// analysts write either. Whole-string matching drops it where it joins kanji, katakana or Latin
-/// letters and digits on both sides; next to hiragana (もの, この) it is part of a word.
-fn drop_linking_no(s: &str) -> String {
-    let noun = |c: char| {
-        c.is_ascii_alphanumeric()
-            || matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{30a1}'..='\u{30fa}' | '\u{30fc}')
-    };
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    for (i, &c) in chars.iter().enumerate() {
-        if c == 'の' && i > 0 && noun(chars[i - 1]) && chars.get(i + 1).is_some_and(|&n| noun(n)) {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    // The particle の between two nouns is optional in Japanese compounds: 痕跡の消去 and
+    // 痕跡消去, サービスの作成 and サービス作成, PowerShellの悪用 and PowerShell悪用 name the same
+    // thing, and analysts write either. Next to hiragana (もの, この) it is part of a word.
+    drop_joints(&out, 'の', is_noun_char)
 }
 
 /// Puts a space where Latin letters or digits meet Japanese (`PowerShellの悪用` ->
