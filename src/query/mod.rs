@@ -201,6 +201,7 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         .unwrap_or(1)
         .max(1);
     should.push(constant(f.exact_kw, &key, SCORE_KEYWORD / sharing as f32));
+    let known_whole = is_exact_anywhere(&searcher, kb, &key);
     // A name of a word and a number is written with a space or a hyphen as often as without
     // (APT 29, APT-29, FIN 7 for APT29, FIN7): the joined form is the same name.
     if let Some(joined) = joined_name(&key) {
@@ -242,7 +243,7 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
     // 3. A command line: its first word names the program. Not when the whole query is itself
     // a name or keyword (`remote desktop` is RDP, not remote.exe with a word after it): a
     // phrase known whole means what it names, and the program still counts if it is the one.
-    if words.len() > 1 && !is_exact_anywhere(&searcher, kb, &key) {
+    if words.len() > 1 && !known_whole {
         let program = exact_key(program_name(&words[0]));
         should.push(constant(f.program, &program, SCORE_PROGRAM));
     }
@@ -398,7 +399,7 @@ fn search_unguarded(kb: &KbIndex, req: &SearchRequest) -> Result<SearchResponse>
         && key.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
     if one_word
         && !typo_words.iter().any(|t| **t == key)
-        && !is_exact_anywhere(&searcher, kb, &key)
+        && !known_whole
         && searcher
             .doc_freq(&Term::from_field_text(f.code, &key))
             .is_ok_and(|n| n == 0)
@@ -644,15 +645,11 @@ fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Opt
         if !code || crate::text::has_japanese(query) {
             return Ok(None);
         }
-        let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
-        if e.kind != "script" || e.techniques.is_empty() {
-            return Ok(None);
-        }
-        let mut ids: Vec<String> = e.program.into_iter().collect();
-        ids.extend(e.techniques.into_iter().take(5).map(|t| t.id));
-        return Ok(Some(ids));
     }
     let e = crate::explain::explain(kb, query, crate::explain::Lang::En)?;
+    if !shaped && (e.kind != "script" || e.techniques.is_empty()) {
+        return Ok(None);
+    }
     let mut ids: Vec<String> = Vec::new();
     // A launcher running another command (`cmd.exe /c reg add …\Run …`): when nothing in the
     // launcher's own arguments proves a technique (its techniques are only its usual abuse) but
@@ -678,7 +675,11 @@ fn command_techniques(kb: &KbIndex, query: &str, words: &[String]) -> Result<Opt
     let outer_proves = proven(&e)
         .iter()
         .any(|id| !e.nested.iter().any(|n| proven(n).contains(id)));
-    if !outer_proves && let Some(inner) = inner {
+    // (Pasted code that is no command line keeps explain's own order.)
+    if shaped
+        && !outer_proves
+        && let Some(inner) = inner
+    {
         ids.extend(inner.program.clone());
         ids.extend(inner.techniques.iter().take(5).map(|t| t.id.clone()));
     }
