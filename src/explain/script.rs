@@ -175,22 +175,39 @@ impl Ctx<'_> {
         let mut e = empty(&m.text, "script");
         let mut found = Found::default();
         let commands = powershell::commands(m);
-        let selecting = self.selecting(&commands);
+        // Each command's cmdlet, looked up once: the pipeline reading and the walk both use it.
+        let data = self.data;
+        let cmdlets: Vec<Option<&Cmdlet>> = commands
+            .iter()
+            .map(|c| {
+                let word = &c.name()?.text.text;
+                let is_path =
+                    word.contains(['\\', '/']) || word.to_ascii_lowercase().ends_with(".exe");
+                if is_path {
+                    None
+                } else {
+                    find_cmdlet(data, word)
+                }
+            })
+            .collect();
+        let selecting = selecting(&commands, &cmdlets);
         for (ci, c) in commands.iter().take(MAX_COMMANDS).enumerate() {
             let Some(name) = c.name() else {
                 self.tokens(&c.tokens, decoded, &mut found, &mut e);
                 continue;
             };
             let word = name.text.text.clone();
-            let is_path = word.contains(['\\', '/']) || word.to_ascii_lowercase().ends_with(".exe");
-            let cmdlet = if is_path {
-                None
-            } else {
-                find_cmdlet(self.data, &word)
-            };
-            if let Some(cm) = cmdlet {
-                let selects = selecting.get(ci).copied().unwrap_or(false);
-                self.cmdlet(cm, c, name, selects, depth, decoded, &mut found, &mut e)?;
+            if let Some(cm) = cmdlets[ci] {
+                self.cmdlet(
+                    cm,
+                    c,
+                    name,
+                    selecting[ci],
+                    depth,
+                    decoded,
+                    &mut found,
+                    &mut e,
+                )?;
                 continue;
             }
             if self.program(base_name(&word))?.is_some() {
@@ -224,62 +241,6 @@ impl Ctx<'_> {
         }
         e.techniques = found.into_hits();
         Ok(e)
-    }
-
-    /// For each command: whether it is a `Get-` cmdlet whose objects are piped on to a later
-    /// command of the same pipeline that is evidence of its own (`Get-Service x | Stop-Service`,
-    /// `Get-ChildItem | Remove-Item`). Such a Get only picks what the later command acts on:
-    /// what the pipeline does is the later command's technique, not the Get's discovery, so
-    /// the Get's own technique ranks as a low rule (it stays listed).
-    fn selecting(&self, commands: &[Command]) -> Vec<bool> {
-        let acts = |c: &Command| {
-            c.name()
-                .and_then(|n| find_cmdlet(self.data, &n.text.text))
-                .is_some_and(|cm| {
-                    cm.technique.is_some() && !matches!(cm.confidence, Confidence::Low)
-                })
-        };
-        let is_get = |c: &Command| {
-            c.name()
-                .and_then(|n| find_cmdlet(self.data, &n.text.text))
-                .is_some_and(|cm| {
-                    cm.name
-                        .get(..4)
-                        .is_some_and(|v| v.eq_ignore_ascii_case("get-"))
-                })
-        };
-        (0..commands.len())
-            .map(|i| {
-                if !commands[i].piped || !is_get(&commands[i]) {
-                    return false;
-                }
-                let mut j = i + 1;
-                while let Some(next) = commands.get(j) {
-                    if acts(next) {
-                        return true;
-                    }
-                    // `Get-LocalUser | ForEach-Object { Disable-LocalUser $_ }`: the commands
-                    // of a block follow the command that holds it; one that acts inside this
-                    // stage's block acts on what the Get selected.
-                    let (s, end) = next.text.span();
-                    let inside = |c: &&Command| {
-                        let (cs, ce) = c.text.span();
-                        cs >= s && ce <= end
-                    };
-                    let block = commands[j + 1..].iter().take_while(inside).count();
-                    if commands[j + 1..j + 1 + block].iter().any(acts) {
-                        return true;
-                    }
-                    if !next.piped {
-                        break;
-                    }
-                    // The next stage of the pipeline comes after this stage's block
-                    // (`Get-Process | Where-Object { … } | Stop-Process`).
-                    j += 1 + block;
-                }
-                false
-            })
-            .collect()
     }
 
     /// Artefacts among the words and strings of a command kb has no grammar for.
@@ -434,4 +395,55 @@ impl Ctx<'_> {
         self.registry(&registry, depth, decoded, found, e)?;
         Ok(())
     }
+}
+
+/// For each command: whether it is a `Get-` cmdlet whose objects are piped on to a later
+/// command of the same pipeline that is evidence of its own (`Get-Service x | Stop-Service`,
+/// `Get-ChildItem | Remove-Item`). Such a Get only picks what the later command acts on: what
+/// the pipeline does is the later command's technique, not the Get's discovery, so the Get's
+/// own technique ranks as a low rule (it stays listed). `cmdlets` holds each command's cmdlet.
+fn selecting(commands: &[Command], cmdlets: &[Option<&Cmdlet>]) -> Vec<bool> {
+    let acts = |j: usize| {
+        cmdlets[j]
+            .is_some_and(|cm| cm.technique.is_some() && !matches!(cm.confidence, Confidence::Low))
+    };
+    let is_get = |i: usize| {
+        cmdlets[i].is_some_and(|cm| {
+            cm.name
+                .get(..4)
+                .is_some_and(|v| v.eq_ignore_ascii_case("get-"))
+        })
+    };
+    (0..commands.len())
+        .map(|i| {
+            if !commands[i].piped || !is_get(i) {
+                return false;
+            }
+            let mut j = i + 1;
+            while let Some(next) = commands.get(j) {
+                if acts(j) {
+                    return true;
+                }
+                // `Get-LocalUser | ForEach-Object { Disable-LocalUser $_ }`: the commands of a
+                // block follow the command that holds it; one that acts inside this stage's
+                // block acts on what the Get selected.
+                let (s, end) = next.text.span();
+                let inside = |c: &&Command| {
+                    let (cs, ce) = c.text.span();
+                    cs >= s && ce <= end
+                };
+                let block = commands[j + 1..].iter().take_while(inside).count();
+                if (j + 1..j + 1 + block).any(acts) {
+                    return true;
+                }
+                if !next.piped {
+                    break;
+                }
+                // The next stage of the pipeline comes after this stage's block
+                // (`Get-Process | Where-Object { … } | Stop-Process`).
+                j += 1 + block;
+            }
+            false
+        })
+        .collect()
 }
