@@ -354,9 +354,7 @@ impl Ctx<'_> {
         e.decoded = decoded;
         Ok(Some(e))
     }
-}
 
-impl Ctx<'_> {
     /// The text an `echo` command writes (everything after `echo`), or none for another
     /// command. `cmd /c echo CODE | powershell -` as a process command line is split at the
     /// pipe before cmd's own `/c` command is read, so the segment before the pipe may be
